@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Two cores in CI: end-to-end tests spawn boards and CLIs, so keep parallelism modest.
+    maxWorkers: 2,
+  },
+});
