@@ -1,0 +1,44 @@
+/**
+ * The build toggles this product is about, their validation, and the build folder each toggle set
+ * gets. One folder per target and toggle set means builds never clobber each other, and ESP-IDF's
+ * rule that defaults only apply to a fresh sdkconfig never leaves a stale toggle behind.
+ */
+import { RsagenError } from "../errors.js";
+import type { TargetName } from "../targets.js";
+
+export interface Toggles {
+  /** CONFIG_MBEDTLS_HARDWARE_MPI: use the RSA accelerator. Meaningless for --host (software bignum). */
+  hwMpi: boolean;
+  /** CONFIG_TOIT_CRYPTO_EXTRA: compile the keygen feature. */
+  cryptoExtra: boolean;
+  /** CONFIG_RSAGEN_INLINE_KEYGEN: negative control, keygen inline in the command loop. */
+  inlineKeygen: boolean;
+}
+
+export const DEFAULT_TOGGLES: Toggles = { hwMpi: true, cryptoExtra: true, inlineKeygen: false };
+
+export type BuildKind = "idf" | "host";
+
+/** Throws E_USAGE when the toggles contradict each other. */
+export function checkToggles(t: Toggles): void {
+  if (t.inlineKeygen && !t.cryptoExtra) {
+    throw new RsagenError(
+      "E_USAGE",
+      "--inline-keygen needs the keygen feature, but --no-crypto-extra leaves it out",
+      "drop --no-crypto-extra (or --inline-keygen)",
+    );
+  }
+}
+
+/**
+ * Folder name under the build root:
+ *   ESP-IDF: <target>-<hwmpi|swmpi>-<cx|nocx>[-inline]   e.g. esp32c3-hwmpi-cx
+ *   host:    <target>-host-<cx|nocx>[-inline]            e.g. esp32c3-host-cx
+ */
+export function buildFolderName(target: TargetName, t: Toggles, kind: BuildKind): string {
+  const parts: string[] = [target];
+  parts.push(kind === "host" ? "host" : t.hwMpi ? "hwmpi" : "swmpi");
+  parts.push(t.cryptoExtra ? "cx" : "nocx");
+  if (t.inlineKeygen) parts.push("inline");
+  return parts.join("-");
+}
