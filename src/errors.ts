@@ -35,6 +35,8 @@ export const EXIT_CODES = {
   E_OUTPUT_EXISTS: 36,
   E_DEVICE_RESET: 37,
   E_NO_FIRMWARE: 38,
+  /** An app boots and logs, but it never speaks the rsagen protocol (another project's firmware). */
+  E_FOREIGN_FIRMWARE: 39,
   // Virtual board
   E_SIM: 40,
 } as const;
