@@ -39,9 +39,9 @@ uint8_t rsagen_crc8(const uint8_t *data, size_t len)
 {
     uint8_t c = 0;
     for (size_t i = 0; i < len; i++) {
-        c ^= data[i];
+        c = (uint8_t)(c ^ data[i]);
         for (int k = 0; k < 8; k++) {
-            c = (c & 0x80u) ? (uint8_t)((c << 1) ^ 0x07u) : (uint8_t)(c << 1);
+            c = (uint8_t)((c & 0x80u) ? ((unsigned)c << 1) ^ 0x07u : (unsigned)c << 1);
         }
     }
     return c;
