@@ -1,0 +1,211 @@
+/**
+ * One flash run: connect (reset strategies with retries), detect the chip and refuse a mismatch,
+ * then write every region through the flasher stub (esptool-js) or the ROM loader alone, verify
+ * each by MD5, and reset the board as --after says.
+ */
+import { RsagenError } from "../errors.js";
+import { Op } from "../rom/index.js";
+import type { TargetInfo } from "../targets.js";
+import { type Connection, connect } from "./connect.js";
+import { detectChip } from "./detect.js";
+import type { FlashEvent } from "./events.js";
+import { LinkTimeout } from "./link.js";
+import type { FlashPlan } from "./plan.js";
+import type { FlashPort } from "./port.js";
+import { sleep } from "./port.js";
+import { type RegionResult, type RegionWriter, writeRegions } from "./regions.js";
+import { type Before, hardReset, isUsbSerialJtag, runSteps } from "./reset.js";
+import { RomCommandError, type RomLoader } from "./rom-loader.js";
+
+export type After = "hard-reset" | "no-reset";
+
+export interface FlashOptions {
+  before: Before;
+  after: After;
+  /** Use the flasher stub (through esptool-js); false = ROM loader only. */
+  stub: boolean;
+  skip: boolean;
+  eraseAll: boolean;
+  force: boolean;
+  /** Baud for the fast phase; undefined = stay at the port's rate. */
+  baud?: number | undefined;
+  compress?: boolean;
+  connectAttempts?: number;
+  onEvent?: (e: FlashEvent) => void;
+  /** The stub path, injected so this module does not load esptool-js unless it is used. */
+  stubPath?: StubPath;
+}
+
+export type StubPath = (args: {
+  port: FlashPort;
+  conn: Connection;
+  target: TargetInfo;
+  plan: FlashPlan;
+  opts: FlashOptions;
+}) => Promise<{
+  writer: RegionWriter;
+  eraseAll(): Promise<void>;
+  finish(): Promise<void>;
+  runUserCode(): Promise<void>;
+}>;
+
+export interface FlashResult {
+  port: string;
+  chip: string;
+  loader: "rom" | "stub";
+  reset: string;
+  baud: number;
+  regions: RegionResult[];
+  after: string;
+  seconds: number;
+}
+
+export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOptions): Promise<FlashResult> {
+  const t0 = performance.now();
+  const emit = opts.onEvent ?? (() => {});
+  const conn = await connect(port, opts.before, {
+    onEvent: emit,
+    ...(opts.connectAttempts ? { attempts: opts.connectAttempts } : {}),
+  });
+  try {
+    const chip = await detectChip(conn.loader);
+    emit({
+      event: "connected",
+      port: port.description,
+      reset: conn.strategy,
+      chip: chip.target.name,
+      secureDownloadMode: chip.secureDownloadMode,
+    });
+    if (chip.target.name !== plan.target.name) {
+      if (!opts.force) {
+        throw new RsagenError(
+          "E_CHIP_MISMATCH",
+          `the board is an ${chip.target.displayName}, but the build is for ${plan.target.name}`,
+          `flash a build for ${chip.target.name} (rsagen build --target ${chip.target.name}), or pass --force if you are sure`,
+        );
+      }
+      emit({
+        event: "warning",
+        message: `--force: writing a ${plan.target.name} build to an ${chip.target.displayName}`,
+      });
+    }
+    const useStub = opts.stub && !chip.secureDownloadMode && opts.stubPath !== undefined;
+    if (opts.stub && chip.secureDownloadMode) {
+      emit({
+        event: "warning",
+        message: "the chip is in Secure Download Mode: using the ROM loader (no stub)",
+      });
+    }
+    let regions: RegionResult[];
+    let baud = port.baud;
+    let userCode: () => Promise<void>;
+    if (useStub) {
+      const stub = await opts.stubPath!({ port, conn, target: chip.target, plan, opts });
+      baud = port.baud;
+      emit({ event: "loader", loader: "stub", baud });
+      if (opts.eraseAll) {
+        emit({ event: "erase", what: "all" });
+        await stub.eraseAll();
+      }
+      regions = await writeRegions(stub.writer, plan.regions, {
+        skip: opts.skip && !opts.eraseAll,
+        onEvent: emit,
+      });
+      await stub.finish();
+      userCode = stub.runUserCode;
+    } else {
+      const loader = conn.loader;
+      loader.flashBeginHasEncryptedWord = chip.target.romFlashBeginHasEncryptedWord;
+      if (opts.baud && opts.baud !== port.baud && !chip.secureDownloadMode)
+        await romChangeBaud(port, loader, opts.baud);
+      baud = port.baud;
+      emit({ event: "loader", loader: "rom", baud });
+      await loader.spiAttach();
+      await loader.spiSetParams(plan.flashSize);
+      if (opts.eraseAll) {
+        emit({ event: "erase", what: "all" });
+        // The ROM has no ERASE_FLASH; FLASH_BEGIN erases the range it is given (esp-facts section 6).
+        await loader.flashBegin(plan.flashSize, 0);
+      }
+      const writer: RegionWriter = {
+        md5: (o, s) => loader.md5(o, s),
+        write: (o, d, p) => loader.writeRegion(o, d, opts.compress ?? true, (x) => p(x.written)),
+      };
+      regions = await writeRegions(writer, plan.regions, {
+        skip: opts.skip && !opts.eraseAll,
+        onEvent: emit,
+      });
+      // FLASH_END with "reboot": the ROM leaves the loader (esptool soft_reset); only as a fallback.
+      userCode = () => loader.flashEnd(false, true);
+    }
+    const after = await afterFlash(port, opts.after, userCode);
+    emit({ event: "reset", how: after });
+    return {
+      port: port.description,
+      chip: chip.target.name,
+      loader: useStub ? "stub" : "rom",
+      reset: conn.strategy,
+      baud,
+      regions,
+      after,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } catch (err) {
+    throw asFlashError(err, conn);
+  } finally {
+    conn.link.detach();
+  }
+}
+
+/** CHANGE_BAUDRATE in ROM mode (old = 0), then the host follows and checks the chip still answers. */
+async function romChangeBaud(port: FlashPort, loader: RomLoader, baud: number): Promise<void> {
+  await loader.changeBaud(baud, port.baud);
+  await sleep(50);
+  await port.setBaud(baud);
+  loader.link.flush();
+  for (let i = 0; i < 3; i++) {
+    try {
+      await loader.sync();
+      return;
+    } catch (err) {
+      if (!(err instanceof LinkTimeout)) throw err;
+    }
+  }
+  throw new RsagenError(
+    "E_NO_SYNC",
+    `the board stopped answering after switching to ${baud} baud`,
+    "use a lower --baud (460800 or 115200)",
+  );
+}
+
+/** --after: a real hard reset on RTS; without reset lines (a pty), ask the loader to run the app. */
+async function afterFlash(port: FlashPort, after: After, userCode: () => Promise<void>): Promise<string> {
+  if (after === "no-reset") return "none (staying in the loader)";
+  try {
+    await runSteps(port, hardReset(isUsbSerialJtag(port)));
+    return "hard reset (RTS)";
+  } catch {
+    await userCode();
+    return "soft reset (loader told to run the app: the port has no reset lines)";
+  }
+}
+
+function asFlashError(err: unknown, conn: Connection): unknown {
+  if (conn.link.portLost) return conn.link.portLost;
+  if (err instanceof RsagenError) return err;
+  if (err instanceof LinkTimeout) {
+    return new RsagenError(
+      "E_FLASH_FAILED",
+      `the board stopped answering: ${err.message}`,
+      "it may have been reset or unplugged mid-write; run rsagen flash again (regions already verified are skipped)",
+    );
+  }
+  if (err instanceof RomCommandError) {
+    return new RsagenError(
+      err.op === Op.SPI_FLASH_MD5 ? "E_VERIFY_FAILED" : "E_FLASH_FAILED",
+      `the board refused a command: ${err.message}`,
+      "run rsagen flash again; if it persists try --no-stub or a lower --baud",
+    );
+  }
+  return err;
+}
