@@ -1,0 +1,121 @@
+/**
+ * An in-process FlashPort wired to the virtual chip's loader state machine (src/sim/rom-loader.ts)
+ * over in-memory flash, with fault knobs: corrupt programmed bytes, reset the chip after N writes,
+ * vanish (port lost) after N writes. Used for fast session tests; the end-to-end tests use the
+ * whole virtual board over RFC 2217 and a pty.
+ */
+
+import type { FlashPort, Signals } from "../../../src/flash/port.js";
+import { MemoryFlash } from "../../../src/sim/flash.js";
+import { RomLoader as SimLoader } from "../../../src/sim/rom-loader.js";
+import { TARGETS, type TargetName } from "../../../src/targets.js";
+
+export interface SimFaults {
+  /** Flip a bit in every programmed chunk that covers this flash address. */
+  corruptAt?: number;
+  /** Reset the chip (back to a fresh ROM loader) when this many FLASH_*DATA frames have arrived. */
+  resetAfterDataFrames?: number;
+  /** The port disappears after this many FLASH_*DATA frames. */
+  vanishAfterDataFrames?: number;
+}
+
+class CorruptingFlash extends MemoryFlash {
+  corruptAt: number | undefined;
+  override program(addr: number, data: Uint8Array) {
+    const c = this.corruptAt;
+    if (c !== undefined && c >= addr && c < addr + data.length) {
+      const copy = data.slice();
+      copy[c - addr] = copy[c - addr]! ^ 0x01;
+      return super.program(addr, copy);
+    }
+    return super.program(addr, data);
+  }
+}
+
+export class SimPort implements FlashPort {
+  readonly description: string;
+  baud = 115200;
+  readonly flash: CorruptingFlash;
+  private chip: SimLoader;
+  private readonly dataListeners = new Set<(c: Uint8Array) => void>();
+  private readonly closeListeners = new Set<(e?: Error) => void>();
+  private dataFrames = 0;
+  private gone = false;
+  signalLog: Signals[] = [];
+  reboots = 0;
+  /** No DTR/RTS (like a pty): setSignals throws. */
+  noResetLines = false;
+
+  constructor(
+    readonly target: TargetName,
+    readonly faults: SimFaults = {},
+  ) {
+    this.description = `sim:${target}`;
+    this.flash = new CorruptingFlash(TARGETS[target].defaultFlashSize);
+    this.flash.corruptAt = faults.corruptAt;
+    this.chip = this.newChip();
+  }
+
+  private newChip(): SimLoader {
+    return new SimLoader({ target: TARGETS[this.target], flash: this.flash, mac: new Uint8Array(6) });
+  }
+
+  get chipIsStub(): boolean {
+    return this.chip.isStub;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.gone) throw new Error("port is gone");
+    // Count data frames by opcode at the start of each frame (requests begin c0 00 op).
+    for (let i = 0; i + 2 < bytes.length; i++) {
+      if (bytes[i] === 0xc0 && bytes[i + 1] === 0x00 && (bytes[i + 2] === 0x03 || bytes[i + 2] === 0x11)) {
+        this.dataFrames++;
+      }
+    }
+    if (
+      this.faults.vanishAfterDataFrames !== undefined &&
+      this.dataFrames >= this.faults.vanishAfterDataFrames
+    ) {
+      this.gone = true;
+      setImmediate(() => {
+        for (const l of this.closeListeners) l(new Error("device disconnected"));
+      });
+      return;
+    }
+    if (
+      this.faults.resetAfterDataFrames !== undefined &&
+      this.dataFrames >= this.faults.resetAfterDataFrames
+    ) {
+      this.faults.resetAfterDataFrames = undefined;
+      this.chip = this.newChip(); // power glitch: the frame is lost, the chip is back in its ROM
+      this.baud = 115200;
+      return;
+    }
+    const actions = this.chip.receive(bytes);
+    setImmediate(() => {
+      for (const a of actions) {
+        if (a.kind === "send") for (const l of this.dataListeners) l(a.bytes);
+        else if (a.kind === "reboot") this.reboots++;
+      }
+    });
+  }
+
+  onData(listener: (chunk: Uint8Array) => void): () => void {
+    this.dataListeners.add(listener);
+    return () => this.dataListeners.delete(listener);
+  }
+
+  onClose(listener: (err?: Error) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  async setSignals(s: Signals): Promise<void> {
+    if (this.noResetLines) throw new Error("Inappropriate ioctl for device");
+    this.signalLog.push({ ...s });
+  }
+
+  async setBaud(baud: number): Promise<void> {
+    this.baud = baud;
+  }
+}
