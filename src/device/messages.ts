@@ -207,11 +207,12 @@ class Reader {
 
 class Writer {
   private readonly parts: number[] = [];
-  u8 = (v: number) => (this.parts.push(v & 0xff), this);
-  u16 = (v: number) => (this.parts.push(v & 0xff, (v >>> 8) & 0xff), this);
-  u32 = (v: number) => (
-    this.parts.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff), this
-  );
+  u8 = (v: number) => {
+    this.parts.push(v & 0xff);
+    return this;
+  };
+  u16 = (v: number) => this.u8(v).u8(v >>> 8);
+  u32 = (v: number) => this.u16(v & 0xffff).u16(v >>> 16);
   i32 = (v: number) => this.u32(v >>> 0);
   bytes = (b: Uint8Array) => {
     for (const x of b) this.parts.push(x);
