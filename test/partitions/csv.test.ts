@@ -199,3 +199,26 @@ describe("findBootPartition", () => {
     expect(findBootPartition(parsePartitionCsv("n, data, nvs,, 24K\n"))).toBeUndefined();
   });
 });
+
+describe("decodePartitionTable", () => {
+  it("keeps unknown flag bits, warns about them, and re-encodes identically", () => {
+    const bin = encodePartitionTable(parsePartitionCsv(`nvs, data, nvs,, 24K, readonly\n${APP}`));
+    bin[28] = 0x12; // readonly (bit 1) + unknown bit 4
+    const fixed = encodePartitionTable({ ...decodePartitionTable(bin, { verifyMd5: false }), md5: true });
+    const t = decodePartitionTable(fixed);
+    expect(t.entries[0]).toMatchObject({ readonly: true, encrypted: false, unknownFlags: 0x10 });
+    expect(t.warnings).toEqual(["Partition definition had unknown flag(s) 0x00000010. Newer binary format?"]);
+    expect(Buffer.from(encodePartitionTable(t)).equals(Buffer.from(fixed))).toBe(true);
+    expect(fixed[28]).toBe(0x12);
+  });
+
+  it("reports a length that is not a multiple of 32 and a missing end marker", () => {
+    const bin = encodePartitionTable(parsePartitionCsv(APP));
+    expect(errorOf(() => decodePartitionTable(bin.subarray(0, 40))).message).toBe(
+      "Partition table length must be a multiple of 32 bytes (got 40)",
+    );
+    expect(errorOf(() => decodePartitionTable(bin.subarray(0, 64))).message).toBe(
+      "Partition table is missing an end-of-table marker",
+    );
+  });
+});
