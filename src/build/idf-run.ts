@@ -80,10 +80,35 @@ export interface RunIdfResult {
 }
 
 const NINJA_PROGRESS = /^\[(\d+)\/(\d+)\]/;
+const MAKE_PROGRESS = /^\[\s*(\d+)%\]/;
 const TAIL_LINES = 40;
 
 export async function runIdf(o: RunIdfOptions): Promise<RunIdfResult> {
   const { file, args } = idfCommand(o.runner, o.projectRoot, o.args);
+  return runLogged({
+    file,
+    args,
+    cwd: o.projectRoot,
+    env: o.env,
+    logFile: o.logFile,
+    onLine: o.onLine,
+    onProgress: o.onProgress,
+  });
+}
+
+export interface RunLoggedOptions {
+  file: string;
+  args: string[];
+  cwd: string;
+  env?: NodeJS.ProcessEnv | undefined;
+  logFile: string;
+  onLine?: ((line: string) => void) | undefined;
+  onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+/** Runs a command, appending every output line to logFile and reporting ninja/make progress. */
+export async function runLogged(o: RunLoggedOptions): Promise<RunIdfResult> {
+  const { file, args } = o;
   const command = [file, ...args].join(" ");
   const log = createWriteStream(o.logFile, { flags: "a" });
   log.write(`$ ${command}\n`);
@@ -94,18 +119,22 @@ export async function runIdf(o: RunIdfOptions): Promise<RunIdfResult> {
     if (tail.length > TAIL_LINES) tail.shift();
     const m = NINJA_PROGRESS.exec(line);
     if (m) o.onProgress?.(Number(m[1]), Number(m[2]));
+    else {
+      // CMake's Makefile generator prints "[ 42%] Building C object ...".
+      const pct = MAKE_PROGRESS.exec(line);
+      if (pct) o.onProgress?.(Number(pct[1]), 100);
+    }
     o.onLine?.(line);
   };
   let exitCode: number;
   try {
     const sub = execa(file, args, {
-      cwd: o.projectRoot,
+      cwd: o.cwd,
       env: o.env ?? process.env,
       extendEnv: false,
       reject: false,
       all: true,
       stdin: "ignore",
-      lines: false,
       buffer: false,
     });
     let pending = "";
@@ -119,9 +148,8 @@ export async function runIdf(o: RunIdfOptions): Promise<RunIdfResult> {
     const r = await sub;
     if (pending) handle(pending);
     exitCode = r.exitCode ?? (r.signal ? 128 : 1);
-    if (r.failed && r.exitCode === undefined) {
+    if (r.failed && r.exitCode === undefined)
       handle(`rsagen: ${r.shortMessage ?? "the command could not run"}`);
-    }
   } finally {
     await new Promise<void>((res) => log.end(res));
   }
