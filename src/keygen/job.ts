@@ -5,6 +5,8 @@
  * still has a board to talk to (cancel on timeout or interrupt waits for the board's confirmation).
  */
 import { RsagenError } from "../errors.js";
+import { keyFilePaths } from "../keys/naming.js";
+import { assertTargetsFree } from "../keys/write.js";
 import { type SavedKeyFiles, type SaveOptions, saveKeyPair } from "../keys/save.js";
 import { verifyKeyPair } from "../keys/verify.js";
 import { zeroize } from "../keys/zeroize.js";
@@ -135,6 +137,11 @@ export async function runKeygen(
   onEvent: (ev: KeygenEvent) => void = () => {},
 ): Promise<KeygenResult> {
   const t0 = performance.now();
+  // With a fixed --prefix the file names are known now: refuse before the board works for minutes.
+  if (opts.save.prefix !== undefined && !opts.save.force) {
+    const p = keyFilePaths({ ...opts.save, bits: opts.bits, fingerprintHex: "" });
+    await assertTargetsFree(opts.save.publicOnly ? [p.publicPath] : [p.privatePath, p.publicPath], false);
+  }
   const { info, reset } = await connectBoard(board, { bootWaitMs: opts.bootWaitMs ?? 8000 }, onEvent);
   onEvent({ kind: "connected", info, reset });
   requireKeygenSupport(info, opts.bits);

@@ -92,6 +92,11 @@ async function moveIntoPlace(tmp: string, path: string, force: boolean): Promise
   await fs.unlink(tmp);
 }
 
+/** Fails with E_OUTPUT_EXISTS if any target exists (unless force): run before a long job. */
+export async function assertTargetsFree(paths: string[], force: boolean): Promise<void> {
+  for (const p of paths) await checkTarget(p, force);
+}
+
 /** Lets tests reproduce a race (another process creating a target between check and move). */
 export interface WriteHooks {
   beforeMove?: (index: number) => Promise<void> | void;

@@ -142,3 +142,17 @@ describe("boards without rsagen firmware", () => {
     expect(readdirSync(r.dir)).toEqual([]);
   });
 });
+
+describe("existing files", () => {
+  it("with --prefix refuses before the board starts a job (E_OUTPUT_EXISTS)", async () => {
+    const { writeFileSync, mkdtempSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "rsagen-exists-"));
+    writeFileSync(join(dir, "k.key.pem"), "old");
+    const r = await run({}, { save: { out: dir, prefix: "k", format: "pem", private: "pkcs8", publicOnly: false, force: false } });
+    expect(r.error?.code).toBe("E_OUTPUT_EXISTS");
+    expect(r.board.requests).not.toContain(0x03);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

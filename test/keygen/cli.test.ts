@@ -1,0 +1,139 @@
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { opensslCheck } from "../keys/fixtures.js";
+import { FakeBoard } from "./fake-board.js";
+
+const boards: FakeBoard[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const b of boards.splice(0)) await b.stop();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+async function cli(args: string[]): Promise<{ lines: Record<string, unknown>[]; exitCode: number }> {
+  const chunks: string[] = [];
+  vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => {
+    chunks.push(String(c));
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  await main(["node", "rsagen", ...args]);
+  vi.restoreAllMocks();
+  const lines = chunks
+    .join("")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { lines, exitCode: Number(process.exitCode ?? 0) };
+}
+
+describe("rsagen keygen (CLI, --json) against fake boards", () => {
+  it("runs two boards in parallel with per-board progress and results", async () => {
+    const a = await FakeBoard.start({ keygenDelayMs: 300 });
+    const b = await FakeBoard.start({ keygenDelayMs: 300 });
+    boards.push(a, b);
+    const dir = mkdtempSync(join(tmpdir(), "rsagen-cli-"));
+    dirs.push(dir);
+    const { lines, exitCode } = await cli([
+      "--json",
+      "keygen",
+      "--bits",
+      "1024",
+      "--port",
+      a.url,
+      "--port",
+      b.url,
+      "--out",
+      dir,
+      "--prefix",
+      "k",
+    ]);
+    expect(exitCode).toBe(0);
+    const results = lines.filter((l) => l.event === "board-result");
+    expect(results.map((r) => r.port).sort()).toEqual([a.url, b.url].sort());
+    expect(results.every((r) => r.ok === true)).toBe(true);
+    expect(new Set(lines.filter((l) => l.event === "progress").map((l) => l.port))).toEqual(
+      new Set([a.url, b.url]),
+    );
+    expect(lines.at(-1)).toEqual({ result: { boards: 2, ok: 2, failed: 0 } });
+    const files = readdirSync(dir).sort();
+    expect(files).toHaveLength(4);
+    for (const f of files.filter((f) => f.endsWith(".key.pem")))
+      expect(opensslCheck(join(dir, f))).toMatch(/Key is valid/);
+  });
+
+  it("one board's failure gives its own result line and a non-zero exit, the other still succeeds", async () => {
+    const good = await FakeBoard.start();
+    const off = await FakeBoard.start({ cryptoExtra: false });
+    boards.push(good, off);
+    const dir = mkdtempSync(join(tmpdir(), "rsagen-cli-"));
+    dirs.push(dir);
+    const { lines, exitCode } = await cli([
+      "--json",
+      "keygen",
+      "--bits",
+      "1024",
+      "-p",
+      good.url,
+      "-p",
+      off.url,
+      "-o",
+      dir,
+    ]);
+    expect(exitCode).toBe(31);
+    const bad = lines.find((l) => l.event === "board-result" && l.port === off.url) as {
+      ok: boolean;
+      error: { code: string };
+    };
+    expect(bad.ok).toBe(false);
+    expect(bad.error.code).toBe("E_DEVICE_UNSUPPORTED");
+    expect(readdirSync(dir)).toHaveLength(2);
+  });
+
+  it("a single board: one result object with files and fingerprint", async () => {
+    const a = await FakeBoard.start();
+    boards.push(a);
+    const dir = mkdtempSync(join(tmpdir(), "rsagen-cli-"));
+    dirs.push(dir);
+    const { lines, exitCode } = await cli([
+      "--json",
+      "keygen",
+      "--bits",
+      "1024",
+      "--port",
+      a.url,
+      "--out",
+      dir,
+      "--format",
+      "der",
+      "--private",
+      "pkcs1",
+    ]);
+    expect(exitCode).toBe(0);
+    const res = lines.at(-1)!.result as { fingerprint: string; files: { privatePath: string } };
+    expect(res.fingerprint).toMatch(/^SHA256:/);
+    expect(opensslCheck(res.files.privatePath, { der: true })).toMatch(/Key is valid/);
+  });
+
+  it("a wrong port is a clear E_NO_PORT/E_PORT error, nothing written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rsagen-cli-"));
+    dirs.push(dir);
+    const { lines, exitCode } = await cli([
+      "--json",
+      "keygen",
+      "--port",
+      "/dev/does-not-exist-rsagen",
+      "--out",
+      dir,
+    ]);
+    expect(exitCode).toBeGreaterThanOrEqual(10);
+    expect(exitCode).toBeLessThan(20);
+    expect((lines.at(-1) as { error: { code: string } }).error.code).toMatch(/^E_(NO_PORT|PORT_)/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
