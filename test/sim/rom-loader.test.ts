@@ -24,7 +24,7 @@ function board(target: TargetName = "esp32c3", size = 4 * 1024 * 1024) {
   const loader = new RomLoader({ target: TARGETS[target], flash, mac });
   const send = (
     op: number,
-    data = new Uint8Array(0),
+    data: Uint8Array = new Uint8Array(0),
     chk = 0,
   ): { actions: LoaderAction[]; packets: Uint8Array[] } => {
     const actions = loader.receive(slipEncode(encodeCommand(op, data, chk)));

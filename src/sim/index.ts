@@ -1,0 +1,11 @@
+/** The virtual board (contract C6). */
+export {
+  Board,
+  type BoardFaults,
+  type BoardOptions,
+  type ChipState,
+  macFromSeed,
+  startBoard,
+} from "./board.js";
+export { FileFlash, type FlashBackend, MemoryFlash, parseFlashSize } from "./flash.js";
+export { type LoaderAction, RomLoader } from "./rom-loader.js";
