@@ -13,6 +13,7 @@ import {
   Op,
   opName,
   RomError,
+  StubError,
   SYNC_PAYLOAD,
   u32le,
 } from "../rom/index.js";
@@ -45,8 +46,13 @@ export class RomCommandError extends Error {
     super(`${opName(op)} failed: status ${status}, error 0x${error.toString(16).padStart(2, "0")}`);
     this.name = "RomCommandError";
   }
+  /** The ROM's "invalid message" or the stub's "invalid/unimplemented command". */
   get unsupported(): boolean {
-    return this.error === RomError.INVALID_MESSAGE;
+    return (
+      this.error === RomError.INVALID_MESSAGE ||
+      this.error === StubError.INVALID_COMMAND ||
+      this.error === StubError.CMD_NOT_IMPLEMENTED
+    );
   }
 }
 

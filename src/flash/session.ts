@@ -4,7 +4,7 @@
  * each by MD5, and reset the board as --after says.
  */
 import { RsagenError } from "../errors.js";
-import { Op } from "../rom/index.js";
+import { encodeCommand, Op } from "../rom/index.js";
 import type { TargetInfo } from "../targets.js";
 import { type Connection, connect } from "./connect.js";
 import { detectChip } from "./detect.js";
@@ -16,6 +16,9 @@ import { sleep } from "./port.js";
 import { type RegionResult, type RegionWriter, writeRegions } from "./regions.js";
 import { type Before, hardReset, isUsbSerialJtag, runSteps } from "./reset.js";
 import { RomCommandError, type RomLoader } from "./rom-loader.js";
+
+/** esptool's stub FLASH_WRITE_SIZE. */
+const STUB_BLOCK_SIZE = 0x4000;
 
 export type After = "hard-reset" | "no-reset";
 
@@ -89,7 +92,9 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
         message: `--force: writing a ${plan.target.name} build to an ${chip.target.displayName}`,
       });
     }
-    const useStub = opts.stub && !chip.secureDownloadMode && opts.stubPath !== undefined;
+    // A stub left running by an earlier session answers SYNC once with val 0 (connect() noticed):
+    // esptool-js cannot sync with it (it insists on 8 replies), so it is driven by our own loader.
+    const useStub = opts.stub && !chip.secureDownloadMode && opts.stubPath !== undefined && !conn.stubRunning;
     if (opts.stub && chip.secureDownloadMode) {
       emit({
         event: "warning",
@@ -116,16 +121,18 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
     } else {
       const loader = conn.loader;
       loader.flashBeginHasEncryptedWord = chip.target.romFlashBeginHasEncryptedWord;
+      if (loader.isStub) loader.blockSize = STUB_BLOCK_SIZE;
       if (opts.baud && opts.baud !== port.baud && !chip.secureDownloadMode)
         await romChangeBaud(port, loader, opts.baud);
       baud = port.baud;
-      emit({ event: "loader", loader: "rom", baud });
+      emit({ event: "loader", loader: loader.isStub ? "stub" : "rom", baud });
       await loader.spiAttach();
       await loader.spiSetParams(plan.flashSize);
       if (opts.eraseAll) {
         emit({ event: "erase", what: "all" });
         // The ROM has no ERASE_FLASH; FLASH_BEGIN erases the range it is given (esp-facts section 6).
-        await loader.flashBegin(plan.flashSize, 0);
+        if (loader.isStub) await loader.command(Op.ERASE_FLASH, new Uint8Array(0), { timeoutMs: 120_000 });
+        else await loader.flashBegin(plan.flashSize, 0);
       }
       const writer: RegionWriter = {
         md5: (o, s) => loader.md5(o, s),
@@ -136,14 +143,17 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
         onEvent: emit,
       });
       // FLASH_END with "reboot": the ROM leaves the loader (esptool soft_reset); only as a fallback.
-      userCode = () => loader.flashEnd(false, true);
+      userCode = () =>
+        loader.isStub
+          ? loader.link.send(encodeCommand(Op.RUN_USER_CODE, new Uint8Array(0)))
+          : loader.flashEnd(false, true);
     }
     const after = await afterFlash(port, opts.after, userCode);
     emit({ event: "reset", how: after });
     return {
       port: port.description,
       chip: chip.target.name,
-      loader: useStub ? "stub" : "rom",
+      loader: useStub || conn.loader.isStub ? "stub" : "rom",
       reset: conn.strategy,
       baud,
       regions,
