@@ -114,6 +114,7 @@ export async function hostBuild(o: HostBuildOptions): Promise<BuildResult> {
     const on = (b: boolean) => (b ? "ON" : "OFF");
     const defines = {
       CMAKE_BUILD_TYPE: "Release",
+      RSAGEN_FW_VERSION: o.version,
       RSAGEN_CRYPTO_EXTRA: on(o.toggles.cryptoExtra),
       RSAGEN_INLINE_KEYGEN: on(o.toggles.inlineKeygen),
       ...o.cmakeDefines,
@@ -144,7 +145,10 @@ export async function hostBuild(o: HostBuildOptions): Promise<BuildResult> {
       "cmake configure of firmware/host",
     );
     o.events?.stage?.("host-build", { target: o.target, dir });
-    await run(["--build", cmakeDir, "--parallel"], "cmake build of firmware/host");
+    await run(
+      ["--build", cmakeDir, "--target", HOST_EXECUTABLE, "--parallel"],
+      "cmake build of firmware/host",
+    );
     exePath = join(cmakeDir, HOST_EXECUTABLE);
     if (!existsSync(exePath)) {
       throw new RsagenError(
