@@ -4,6 +4,8 @@
  * orchestration on this narrow interface keeps it readable and lets tests drive it over any wire.
  */
 
+import { RsagenError } from "../errors.js";
+
 /** Job states, docs/protocol.md section 2. */
 export const JobState = { IDLE: 0, RUNNING: 1, DONE: 2, FAILED: 3, CANCELLED: 4 } as const;
 export type JobStateValue = (typeof JobState)[keyof typeof JobState];
@@ -103,6 +105,15 @@ export class DeviceRefusal extends Error {
     super(`device refused request 0x${requestType.toString(16)}: code ${deviceCode} (${deviceMessage})`);
     this.name = "DeviceRefusal";
   }
+}
+
+/**
+ * A request that got no answer even after the client's resends (both clients word it "no answer
+ * to <TYPE> ..."): the board is silent, hangs or resets. Other E_DEVICE_PROTOCOL errors (a version
+ * mismatch, a malformed answer) are final.
+ */
+export function isNoAnswer(err: unknown): err is RsagenError {
+  return err instanceof RsagenError && err.code === "E_DEVICE_PROTOCOL" && /^no answer to /.test(err.message);
 }
 
 export interface RequestOptions {

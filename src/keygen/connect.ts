@@ -6,7 +6,7 @@
  * finds no valid app, another project's app, or bytes that are not text at all.
  */
 import { RsagenError } from "../errors.js";
-import { type Board, type DeviceInfo, Feature } from "./board.js";
+import { type Board, type DeviceInfo, Feature, isNoAnswer } from "./board.js";
 
 /** The protocol version this rsagen speaks (docs/protocol.md). */
 export const HOST_PROTO_VERSION = 1;
@@ -108,7 +108,7 @@ async function tryHello(board: Board, timeoutMs: number, retries: number): Promi
     return await board.hello({ timeoutMs, retries });
   } catch (err) {
     // Only "no answer" means try harder; a refusal or a lost port is final.
-    if (err instanceof RsagenError && err.code === "E_DEVICE_PROTOCOL") return undefined;
+    if (isNoAnswer(err)) return undefined;
     throw err;
   }
 }

@@ -6,9 +6,9 @@
  */
 import { RsagenError } from "../errors.js";
 import { keyFilePaths } from "../keys/naming.js";
-import { assertTargetsFree } from "../keys/write.js";
 import { type SavedKeyFiles, type SaveOptions, saveKeyPair } from "../keys/save.js";
 import { verifyKeyPair } from "../keys/verify.js";
+import { assertTargetsFree } from "../keys/write.js";
 import { zeroize } from "../keys/zeroize.js";
 import {
   type Board,

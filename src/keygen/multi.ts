@@ -8,7 +8,9 @@ import { type KeygenEvent, type KeygenOptions, type KeygenResult, runKeygen } fr
 import { portLabel } from "./ports.js";
 import { type BoardSession, openBoard } from "./session.js";
 
-export type BoardOutcome = { port: string; ok: true; result: KeygenResult } | { port: string; ok: false; error: RsagenError };
+export type BoardOutcome =
+  | { port: string; ok: true; result: KeygenResult }
+  | { port: string; ok: false; error: RsagenError };
 
 export interface MultiOptions {
   baud?: number;
@@ -27,8 +29,13 @@ export async function keygenOnPorts(
       let session: BoardSession | undefined;
       try {
         session = await open(port);
-        const prefix = opts.save.prefix !== undefined && ports.length > 1 ? `${opts.save.prefix}-${portLabel(port)}` : opts.save.prefix;
-        const result = await runKeygen(session.board, { ...opts, save: { ...opts.save, prefix } }, (ev) => onEvent(port, ev));
+        const prefix =
+          opts.save.prefix !== undefined && ports.length > 1
+            ? `${opts.save.prefix}-${portLabel(port)}`
+            : opts.save.prefix;
+        const result = await runKeygen(session.board, { ...opts, save: { ...opts.save, prefix } }, (ev) =>
+          onEvent(port, ev),
+        );
         return { port, ok: true, result };
       } catch (err) {
         return { port, ok: false, error: toRsagenError(err) };

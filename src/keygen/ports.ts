@@ -11,11 +11,17 @@ export async function detectBoardPorts(): Promise<string[]> {
   const { SerialPort } = await import("serialport");
   const list = await SerialPort.list();
   const ports = list
-    .filter((p) => p.vendorId !== undefined && BOARD_USB_VIDS.includes(Number.parseInt(p.vendorId, 16) as never))
+    .filter(
+      (p) => p.vendorId !== undefined && BOARD_USB_VIDS.includes(Number.parseInt(p.vendorId, 16) as never),
+    )
     .map((p) => p.path)
     .sort();
   if (ports.length === 0) {
-    throw new RsagenError("E_NO_PORT", "--all found no ESP32 board on USB", "plug a board in, or name ports with --port");
+    throw new RsagenError(
+      "E_NO_PORT",
+      "--all found no ESP32 board on USB",
+      "plug a board in, or name ports with --port",
+    );
   }
   return ports;
 }

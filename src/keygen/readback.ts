@@ -8,7 +8,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { RsagenError } from "../errors.js";
 import { zeroize } from "../keys/zeroize.js";
-import { type Board, KeyPart, type KeyPartValue, READ_MAX_CHUNK } from "./board.js";
+import { type Board, isNoAnswer, KeyPart, type KeyPartValue, READ_MAX_CHUNK } from "./board.js";
 
 export interface ReadbackOptions {
   window?: number;
@@ -45,7 +45,7 @@ async function readChunk(
       last = `got ${data.length} bytes at offset ${offset}, wanted ${length}`;
     } catch (err) {
       // No answer after the client's own resends: try the chunk again; anything else is final.
-      if (!(err instanceof RsagenError && err.code === "E_DEVICE_PROTOCOL")) throw err;
+      if (!isNoAnswer(err)) throw err;
       last = err.message;
     }
   }

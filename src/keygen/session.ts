@@ -1,16 +1,16 @@
 /** Opening a board on a port for keygen/info, and closing everything we opened. */
 import { openTransport, type Transport } from "../serial/transport.js";
-import { FrameBoard, type FrameBoardOptions } from "./frame-board.js";
+import { ClientBoard } from "./client-board.js";
 
 export interface BoardSession {
-  board: FrameBoard;
+  board: ClientBoard;
   transport: Transport;
   close(): Promise<void>;
 }
 
-export async function openBoard(port: string, baud = 115200, opts: FrameBoardOptions = {}): Promise<BoardSession> {
+export async function openBoard(port: string, baud = 115200): Promise<BoardSession> {
   const transport = await openTransport(port, { baud });
-  const board = new FrameBoard(transport, opts);
+  const board = new ClientBoard(transport);
   return {
     board,
     transport,

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { RsagenError } from "../errors.js";
-import { type Board, JobState, type JobStatus } from "./board.js";
+import { type Board, isNoAnswer, JobState, type JobStatus } from "./board.js";
 
 export interface WatchOptions {
   jobId: number;
@@ -98,7 +98,7 @@ export function watchJob(
 
     // A request that gets no answer even after the client's resends: the board hangs or resets.
     const noAnswer = (what: string, err: unknown) => {
-      if (!(err instanceof RsagenError) || err.code !== "E_DEVICE_PROTOCOL") return fail(err);
+      if (!isNoAnswer(err)) return fail(err);
       // Give a resetting board the time to boot and say so; a BOOT event wins this race.
       setTimeout(
         () =>

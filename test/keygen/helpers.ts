@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RsagenError } from "../../src/errors.js";
-import { FrameBoard } from "../../src/keygen/frame-board.js";
+import { ClientBoard } from "../../src/keygen/client-board.js";
 import { type KeygenEvent, type KeygenOptions, type KeygenResult, runKeygen } from "../../src/keygen/job.js";
 import { openTransport } from "../../src/serial/transport.js";
 import { FakeBoard, type FakeBoardOptions } from "./fake-board.js";
@@ -23,7 +23,7 @@ export async function keygenAgainst(
   const board = await FakeBoard.start(fake);
   const dir = mkdtempSync(join(tmpdir(), "rsagen-keygen-"));
   const transport = await openTransport(board.url);
-  const client = new FrameBoard(transport);
+  const client = new ClientBoard(transport);
   const events: KeygenEvent[] = [];
   const run: Run = { events, dir, board };
   try {

@@ -150,7 +150,10 @@ describe("existing files", () => {
     const { tmpdir } = await import("node:os");
     const dir = mkdtempSync(join(tmpdir(), "rsagen-exists-"));
     writeFileSync(join(dir, "k.key.pem"), "old");
-    const r = await run({}, { save: { out: dir, prefix: "k", format: "pem", private: "pkcs8", publicOnly: false, force: false } });
+    const r = await run(
+      {},
+      { save: { out: dir, prefix: "k", format: "pem", private: "pkcs8", publicOnly: false, force: false } },
+    );
     expect(r.error?.code).toBe("E_OUTPUT_EXISTS");
     expect(r.board.requests).not.toContain(0x03);
     rmSync(dir, { recursive: true, force: true });
