@@ -488,7 +488,7 @@ export function encodeKeygenAccepted(jobId: number): Uint8Array {
   return new Writer().u32(jobId).done();
 }
 
-export function encodeReadChunk(c: ReadChunk): Uint8Array {
+export function encodeReadChunk(c: { part: KeyPart; offset: number; data: Uint8Array }): Uint8Array {
   return new Writer().u8(PARTS.indexOf(c.part)).u8(0).u16(c.data.length).u32(c.offset).bytes(c.data).done();
 }
 
