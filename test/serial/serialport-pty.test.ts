@@ -68,6 +68,17 @@ describe("serialport backend on a pty pair", () => {
     expect((err as RsagenError).hint).toMatch(/--port/);
   });
 
+  it("a port another program holds -> E_NO_PORT 'busy' with a hint", async () => {
+    const pair = await openPtyPair();
+    cleanups.push(() => pair.close());
+    const first = await openTransport(pair.a);
+    cleanups.push(() => first.close());
+    const err = await openTransport(pair.a).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RsagenError);
+    expect((err as RsagenError).code).toBe("E_NO_PORT");
+    expect((err as RsagenError).message).toMatch(/is busy/);
+  });
+
   it("a pty bridge: what a program writes to the slave is 'data', write() reaches it", async () => {
     const bridge = await PtyBridge.open();
     cleanups.push(() => bridge.close());
