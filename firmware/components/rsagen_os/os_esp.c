@@ -1,0 +1,185 @@
+/*
+ * ESP-IDF implementation of the OS layer: FreeRTOS tasks and task notifications, the ESP-IDF task
+ * watchdog (esp_task_wdt_*), the hardware RNG with the SAR-ADC entropy source enabled while seeding,
+ * and heap_caps for memory figures. API facts: /work/shared/esp-facts.md section 1 and 2 (cited from
+ * IDF@v5.5.5 esp_task_wdt.h, task_wdt.c, esp_random.h, bootloader_random.h).
+ */
+#include "rsagen_os.h"
+
+#include <stdio.h>
+
+#include "bootloader_random.h"
+#include "esp_heap_caps.h"
+#include "esp_log.h"
+#include "esp_random.h"
+#include "esp_task_wdt.h"
+#include "esp_timer.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/semphr.h"
+#include "freertos/task.h"
+#include "sdkconfig.h"
+
+void os_esp_init(void)
+{
+#if CONFIG_ESP_TASK_WDT_EN && !CONFIG_ESP_TASK_WDT_INIT
+    /* The startup code initialises the TWDT only with CONFIG_ESP_TASK_WDT_INIT=y; otherwise do it
+     * here with the same Kconfig values the startup code would have used (app_startup.c). */
+    uint32_t idle_mask = 0;
+#if CONFIG_ESP_TASK_WDT_CHECK_IDLE_TASK_CPU0
+    idle_mask |= 1u << 0;
+#endif
+#if CONFIG_ESP_TASK_WDT_CHECK_IDLE_TASK_CPU1
+    idle_mask |= 1u << 1;
+#endif
+    esp_task_wdt_config_t cfg = {
+        .timeout_ms = CONFIG_ESP_TASK_WDT_TIMEOUT_S * 1000u,
+        .idle_core_mask = idle_mask,
+#if CONFIG_ESP_TASK_WDT_PANIC
+        .trigger_panic = true,
+#else
+        .trigger_panic = false,
+#endif
+    };
+    (void)esp_task_wdt_init(&cfg);
+#endif
+}
+
+/* ---- time ------------------------------------------------------------------------------------ */
+
+uint64_t os_us(void) { return (uint64_t)esp_timer_get_time(); }
+
+uint32_t os_ms(void) { return (uint32_t)(esp_timer_get_time() / 1000); }
+
+uint32_t os_tick_ms(void) { return portTICK_PERIOD_MS; }
+
+void os_delay_ticks(uint32_t ticks)
+{
+    /* Ticks, not pdMS_TO_TICKS(ms): at CONFIG_FREERTOS_HZ=100 any ms < 10 rounds to a 0-tick delay,
+     * which is only a yield and never lets IDLE run (espressif/esp-idf#1646). */
+    vTaskDelay((TickType_t)ticks);
+}
+
+/* ---- tasks ----------------------------------------------------------------------------------- */
+
+int os_core_count(void) { return portNUM_PROCESSORS; }
+
+static void task_trampoline(void *p)
+{
+    os_task_t *t = p;
+    os_task_fn_t fn = t->fn;
+    void *arg = t->arg;
+    fn(arg);
+    /* Read the owner before publishing "exited": after the store the owner may free *t. */
+    TaskHandle_t owner = t->owner;
+    atomic_store(&t->exited, 1);
+    xTaskNotifyGive(owner);
+    /* Nothing below touches *t. FreeRTOS frees this task's TCB and stack (allocated by
+     * xTaskCreatePinnedToCore in the owner's context) from the idle task. */
+    vTaskDelete(NULL);
+}
+
+int os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *arg, size_t stack_bytes,
+                  unsigned prio, int core)
+{
+    t->fn = fn;
+    t->arg = arg;
+    atomic_init(&t->exited, 0);
+    t->owner = xTaskGetCurrentTaskHandle();
+    t->handle = NULL;
+    BaseType_t affinity = (core == OS_CORE_ANY || core >= portNUM_PROCESSORS) ? tskNO_AFFINITY : core;
+    /* ESP-IDF's FreeRTOS takes the stack depth in bytes (not words). */
+    BaseType_t ok = xTaskCreatePinnedToCore(task_trampoline, name, (uint32_t)stack_bytes, t,
+                                            (UBaseType_t)prio, &t->handle, affinity);
+    return ok == pdPASS ? 0 : -1;
+}
+
+bool os_task_exited(const os_task_t *t) { return atomic_load(&((os_task_t *)t)->exited) != 0; }
+
+bool os_task_join(os_task_t *t, uint32_t timeout_ms)
+{
+    TickType_t start = xTaskGetTickCount();
+    TickType_t limit = timeout_ms == UINT32_MAX ? portMAX_DELAY : pdMS_TO_TICKS(timeout_ms);
+    while (!os_task_exited(t)) {
+        TickType_t waited = xTaskGetTickCount() - start;
+        if (limit != portMAX_DELAY && waited >= limit) return false;
+        /* Blocks (so IDLE runs) until the task's exit notification or the remaining time. A stale
+         * notification only causes one more turn of this loop: the flag is the truth. */
+        (void)ulTaskNotifyTake(pdTRUE, limit == portMAX_DELAY ? portMAX_DELAY : limit - waited);
+    }
+    return true;
+}
+
+/* ---- mutex ----------------------------------------------------------------------------------- */
+
+void os_mutex_init(os_mutex_t *m) { m->h = xSemaphoreCreateMutexStatic(&m->storage); }
+void os_mutex_lock(os_mutex_t *m) { xSemaphoreTake(m->h, portMAX_DELAY); }
+void os_mutex_unlock(os_mutex_t *m) { xSemaphoreGive(m->h); }
+
+/* ---- task watchdog --------------------------------------------------------------------------- */
+
+int os_wdt_add(void)
+{
+#if CONFIG_ESP_TASK_WDT_EN
+    return esp_task_wdt_add(NULL) == ESP_OK ? 0 : -1;
+#else
+    return -1;
+#endif
+}
+
+void os_wdt_reset(void)
+{
+#if CONFIG_ESP_TASK_WDT_EN
+    (void)esp_task_wdt_reset();
+#endif
+}
+
+void os_wdt_delete(void)
+{
+#if CONFIG_ESP_TASK_WDT_EN
+    (void)esp_task_wdt_delete(NULL);
+#endif
+}
+
+uint32_t os_wdt_timeout_ms(void)
+{
+#if CONFIG_ESP_TASK_WDT_EN
+    return CONFIG_ESP_TASK_WDT_TIMEOUT_S * 1000u;
+#else
+    return 0;
+#endif
+}
+
+/* ---- entropy and memory ---------------------------------------------------------------------- */
+
+int os_entropy(uint8_t *buf, size_t len)
+{
+    /* esp_fill_random is truly random only while RF or the SAR-ADC entropy source is on
+     * (esp_random.h); this firmware keeps RF off, so enable the ADC source for the seed. Seeding
+     * draws a few dozen bytes; the RNG's built-in rate limit is irrelevant at that size. */
+    bootloader_random_enable();
+    esp_fill_random(buf, len);
+    bootloader_random_disable();
+    return 0;
+}
+
+void *os_malloc(size_t n) { return heap_caps_malloc(n, MALLOC_CAP_8BIT); }
+void os_free(void *p) { heap_caps_free(p); }
+size_t os_free_heap(void) { return heap_caps_get_free_size(MALLOC_CAP_8BIT); }
+size_t os_largest_free_block(void) { return heap_caps_get_largest_free_block(MALLOC_CAP_8BIT); }
+
+/* ---- log ------------------------------------------------------------------------------------- */
+
+void os_log(char level, const char *tag, const char *fmt, ...)
+{
+    char text[192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    switch (level) {
+    case 'E': ESP_LOGE(tag, "%s", text); break;
+    case 'W': ESP_LOGW(tag, "%s", text); break;
+    case 'D': ESP_LOGD(tag, "%s", text); break;
+    default: ESP_LOGI(tag, "%s", text); break;
+    }
+}

@@ -1,0 +1,240 @@
+/*
+ * The command loop: reads the console, decodes frames among the other bytes, hands requests to the
+ * handlers one at a time, and watches the keygen job (PROGRESS every 500 ms, DONE/FAILED once).
+ * It runs at KEYGEN_CMD_LOOP_PRIO, above the keygen task, and blocks in console_read between
+ * requests, which is when IDLE gets the CPU on its core.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app_internal.h"
+#include "console.h"
+#include "mbedtls/version.h"
+#include "platform.h"
+#include "rsagen_os.h"
+
+#if CONFIG_TOIT_CRYPTO_EXTRA
+#include "rsagen_mbedtls_compat.h"
+#endif
+#ifndef ESP_PLATFORM
+#include "os_posix.h"
+#endif
+
+static const char *TAG = "rsagen";
+
+/* Console read timeout: the loop's tick for job polling and PROGRESS events. */
+#define LOOP_POLL_MS 10u
+/* The decoder's held-back partial frame is flushed as text after this much RX silence. */
+#define RX_IDLE_FLUSH_MS 100u
+
+static uint8_t s_tx[RSAGEN_PROTO_MAX_FRAME];
+
+void app_send(uint8_t type, uint16_t request_id, const uint8_t *payload, size_t len)
+{
+    size_t n = rsagen_proto_encode(s_tx, sizeof s_tx, type, request_id, payload, len);
+    if (n > 0) console_write(s_tx, n);
+}
+
+void app_send_error(uint16_t request_id, uint8_t request_type, uint16_t code, const char *message)
+{
+    uint8_t p[RSAGEN_ERROR_FIXED_LEN + RSAGEN_ERROR_MAX_MESSAGE];
+    size_t mlen = strlen(message);
+    if (mlen > RSAGEN_ERROR_MAX_MESSAGE) mlen = RSAGEN_ERROR_MAX_MESSAGE;
+    rsagen_put_u16le(p + RSAGEN_ERROR_OFF_CODE, code);
+    p[RSAGEN_ERROR_OFF_REQUEST_TYPE] = request_type;
+    p[RSAGEN_ERROR_OFF_PROTO_VERSION] = RSAGEN_PROTO_VERSION;
+    memcpy(p + RSAGEN_ERROR_OFF_MESSAGE, message, mlen);
+    app_send(RSAGEN_MSG_ERROR | RSAGEN_PROTO_RESPONSE_FLAG, request_id, p, RSAGEN_ERROR_FIXED_LEN + mlen);
+}
+
+uint16_t app_features(void)
+{
+    uint16_t f = 0;
+#if CONFIG_TOIT_CRYPTO_EXTRA
+    f |= RSAGEN_FEAT_CRYPTO_EXTRA;
+#endif
+#if CONFIG_MBEDTLS_HARDWARE_MPI
+    f |= RSAGEN_FEAT_HW_MPI;
+#endif
+#if CONFIG_RSAGEN_INLINE_KEYGEN
+    f |= RSAGEN_FEAT_INLINE_KEYGEN;
+#endif
+    if (platform_is_host()) f |= RSAGEN_FEAT_HOST_BUILD;
+    if (platform_download_reboot_supported()) f |= RSAGEN_FEAT_DOWNLOAD_REBOOT;
+    return f;
+}
+
+void app_log_banner(void)
+{
+    OS_LOGI(TAG, "rsagen %s on %s, %s, crypto-extra %s, hw-mpi %s, inline-keygen %s, task wdt %u ms",
+            platform_fw_version(), platform_target(), MBEDTLS_VERSION_STRING_FULL,
+            (app_features() & RSAGEN_FEAT_CRYPTO_EXTRA) ? "on" : "off",
+            (app_features() & RSAGEN_FEAT_HW_MPI) ? "on" : "off",
+            (app_features() & RSAGEN_FEAT_INLINE_KEYGEN) ? "on" : "off", (unsigned)os_wdt_timeout_ms());
+}
+
+static size_t put_str(uint8_t *p, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > RSAGEN_HELLO_MAX_STRING) n = RSAGEN_HELLO_MAX_STRING;
+    p[0] = (uint8_t)n;
+    memcpy(p + 1, s, n);
+    return n + 1;
+}
+
+static void send_boot_event(void)
+{
+    uint8_t p[RSAGEN_BOOT_FIXED_LEN + 2 * (1 + RSAGEN_HELLO_MAX_STRING)];
+    memset(p, 0, RSAGEN_BOOT_FIXED_LEN);
+    p[RSAGEN_BOOT_OFF_PROTO_VERSION] = RSAGEN_PROTO_VERSION;
+    rsagen_put_u16le(p + RSAGEN_BOOT_OFF_FEATURES, app_features());
+    rsagen_put_u32le(p + RSAGEN_BOOT_OFF_RESET_REASON, platform_reset_reason());
+    size_t n = RSAGEN_BOOT_FIXED_LEN;
+    n += put_str(p + n, platform_fw_version());
+    n += put_str(p + n, platform_target());
+    app_send(RSAGEN_EVT_BOOT, 0, p, n);
+}
+
+/* ---- job bookkeeping ------------------------------------------------------------------------- */
+
+#if CONFIG_TOIT_CRYPTO_EXTRA
+static uint8_t to_proto_state(keygen_state_t s)
+{
+    switch (s) {
+    case KEYGEN_STATE_RUNNING: return RSAGEN_STATE_RUNNING;
+    case KEYGEN_STATE_DONE: return RSAGEN_STATE_DONE;
+    case KEYGEN_STATE_FAILED: return RSAGEN_STATE_FAILED;
+    case KEYGEN_STATE_CANCELLED: return RSAGEN_STATE_CANCELLED;
+    default: return RSAGEN_STATE_RUNNING; /* CREATED is never stored as the app's job */
+    }
+}
+#endif
+
+uint8_t app_job_state(const app_t *app)
+{
+#if CONFIG_TOIT_CRYPTO_EXTRA
+    if (app->job == NULL) return RSAGEN_STATE_IDLE;
+    keygen_info_t info;
+    keygen_job_info(app->job, &info);
+    return to_proto_state(info.state);
+#else
+    (void)app;
+    return RSAGEN_STATE_IDLE;
+#endif
+}
+
+void app_poll_job(app_t *app)
+{
+#if CONFIG_TOIT_CRYPTO_EXTRA
+    if (app->job == NULL || app->job_final_seen) return;
+    keygen_info_t info;
+    if (!keygen_job_finished(app->job)) {
+        uint32_t now = os_ms();
+        if (now - app->last_progress_ms >= RSAGEN_PROGRESS_INTERVAL_MS) {
+            app->last_progress_ms = now;
+            keygen_job_info(app->job, &info);
+            uint8_t p[RSAGEN_PROGRESS_LEN] = {0};
+            rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_JOB_ID, info.id);
+            rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_ELAPSED_MS, info.elapsed_ms);
+            rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_RNG_CALLS, info.rng_calls);
+            rsagen_put_u16le(p + RSAGEN_PROGRESS_OFF_BITS, (uint16_t)info.bits);
+            app_send(RSAGEN_EVT_PROGRESS, 0, p, sizeof p);
+        }
+        return;
+    }
+    app->job_final_seen = true;
+    keygen_job_info(app->job, &info);
+    size_t len = 0;
+    const uint8_t *der = keygen_job_part(app->job, KEYGEN_PART_PRIVATE, &len);
+    if (der != NULL) (void)rsagen_sha256(der, len, app->priv_sha256);
+    der = keygen_job_part(app->job, KEYGEN_PART_PUBLIC, &len);
+    if (der != NULL) (void)rsagen_sha256(der, len, app->pub_sha256);
+
+    char wdt_note[96] = "";
+#ifndef ESP_PLATFORM
+    /* Host build: the emulated watchdog's longest gap between feeds during this job. */
+    os_posix_wdt_stats_t st;
+    os_posix_wdt_stats_take(&st);
+    snprintf(wdt_note, sizeof wdt_note, ", max wdt feed gap %u us of %u ms", (unsigned)st.max_gap_us,
+             (unsigned)os_wdt_timeout_ms());
+#endif
+    if (info.state == KEYGEN_STATE_DONE) {
+        OS_LOGI("keygen", "job %u: %u-bit key in %u ms, %u rng calls, %u yields, max rng gap %u us%s",
+                (unsigned)info.id, info.bits, (unsigned)info.elapsed_ms, (unsigned)info.rng_calls,
+                (unsigned)info.yields, (unsigned)info.max_rng_gap_us, wdt_note);
+    } else {
+        OS_LOGW("keygen", "job %u ended %s after %u ms (mbedtls error -0x%04X)", (unsigned)info.id,
+                info.state == KEYGEN_STATE_CANCELLED ? "cancelled" : "failed", (unsigned)info.elapsed_ms,
+                (unsigned)-info.mbedtls_err);
+    }
+#ifdef ESP_PLATFORM
+    OS_LOGI("keygen", "task stack high-water mark: %u bytes free", (unsigned)info.stack_free_min);
+#endif
+    if (info.state == KEYGEN_STATE_DONE || info.state == KEYGEN_STATE_FAILED) {
+        uint8_t p[RSAGEN_STATUS_LEN];
+        app_fill_status(app, p);
+        app_send(info.state == KEYGEN_STATE_DONE ? RSAGEN_EVT_DONE : RSAGEN_EVT_FAILED, 0, p, sizeof p);
+    }
+#else
+    (void)app;
+#endif
+}
+
+uint8_t app_free_job(app_t *app, uint32_t *job_id)
+{
+    *job_id = 0;
+#if CONFIG_TOIT_CRYPTO_EXTRA
+    if (app->job == NULL) return RSAGEN_STATE_IDLE;
+    uint8_t prev = app_job_state(app);
+    keygen_info_t info;
+    keygen_job_info(app->job, &info);
+    *job_id = info.id;
+    keygen_job_destroy(app->job); /* cancel, join the task, zeroize, free */
+    app->job = NULL;
+    app->job_final_seen = false;
+    memset(app->priv_sha256, 0, sizeof app->priv_sha256);
+    memset(app->pub_sha256, 0, sizeof app->pub_sha256);
+    app->keygen_req_id = 0;
+#ifndef ESP_PLATFORM
+    os_posix_wdt_stats_t st;
+    os_posix_wdt_stats_take(&st); /* start a fresh statistics window for the next job */
+#endif
+    return prev;
+#else
+    (void)app;
+    return RSAGEN_STATE_IDLE;
+#endif
+}
+
+/* ---- the loop -------------------------------------------------------------------------------- */
+
+static void on_frame(void *ctx, const rsagen_frame_t *frame) { app_handle_frame(ctx, frame); }
+
+app_exit_t app_run(void)
+{
+    static app_t app; /* static: the decoder's 1 KiB buffer stays off the loop's stack */
+    memset(&app, 0, sizeof app);
+#if CONFIG_TOIT_CRYPTO_EXTRA
+    app.next_job_id = 1;
+#endif
+    rsagen_decoder_init(&app.decoder, on_frame, NULL, &app); /* console text from the host is ignored */
+    send_boot_event();
+
+    uint8_t rx[256];
+    uint32_t last_rx_ms = os_ms();
+    while (!app.exit_requested) {
+        int n = console_read(rx, sizeof rx, LOOP_POLL_MS);
+        if (n < 0) break;
+        if (n > 0) {
+            last_rx_ms = os_ms();
+            /* Requests are handled from inside feed, one at a time, in arrival order. */
+            rsagen_decoder_feed(&app.decoder, rx, (size_t)n);
+        } else if (app.decoder.n > 0 && os_ms() - last_rx_ms >= RX_IDLE_FLUSH_MS) {
+            rsagen_decoder_flush(&app.decoder);
+        }
+        app_poll_job(&app);
+    }
+    uint32_t id;
+    (void)app_free_job(&app, &id);
+    return app.exit_requested ? app.exit_request : APP_EXIT_CONSOLE_CLOSED;
+}
