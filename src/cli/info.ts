@@ -1,13 +1,46 @@
 import type { Command } from "commander";
+import { RsagenError } from "../errors.js";
 import { contextFor } from "./context.js";
-import { notImplemented } from "./not-implemented.js";
+
+const FEATURE_NAMES = ["crypto-extra", "hw-mpi", "inline-keygen", "host-build", "download-reboot"];
+const STATES = ["idle", "running", "done (not released)", "failed (not released)", "cancelled"];
 
 export function registerInfo(program: Command): void {
   program
     .command("info")
     .description("ask the running firmware for its version, target, features and free heap")
-    .action(async (_raw: unknown, cmd: Command) => {
-      contextFor(cmd);
-      notImplemented("rsagen info");
+    .option("--reset", "reset the board first (also clears a key job left behind)")
+    .action(async (raw: { reset?: boolean }, cmd: Command) => {
+      const { settings, out } = contextFor(cmd);
+      if (!settings.port)
+        throw new RsagenError("E_NO_PORT", "no port given", "pass --port /dev/ttyUSB0 or set ESPPORT");
+      const { openBoard } = await import("../keygen/session.js");
+      const { connectBoard, slowMbedtls } = await import("../keygen/connect.js");
+      const s = await openBoard(settings.port, settings.baud ?? 115200);
+      try {
+        const { info, reset } = await connectBoard(s.board, { forceReset: Boolean(raw.reset) }, (ev) => {
+          if (ev.kind === "boot-log") out.debug(`| ${ev.line}`);
+        });
+        const features = FEATURE_NAMES.filter((_, i) => info.features & (1 << i));
+        if (slowMbedtls(info)) {
+          out.warn(
+            `${info.mbedtlsVersion}: RSA keygen is about 10x slower on MCUs since Mbed TLS 3.6.7 (Mbed-TLS/mbedtls#10830)`,
+          );
+        }
+        out.result({ port: settings.port, reset, ...info, featureNames: features }, () =>
+          [
+            `firmware:  rsagen ${info.firmwareVersion} (protocol v${info.protoVersion})`,
+            `target:    ${info.target}`,
+            `features:  ${features.join(", ") || "none"}`,
+            `key sizes: ${info.minBits}..${info.maxBits} bits`,
+            `ESP-IDF:   ${info.idfVersion}, ${info.mbedtlsVersion}`,
+            `free heap: ${info.freeHeap} bytes (largest block ${info.largestFreeBlock})`,
+            `watchdog:  ${info.wdtTimeoutMs} ms`,
+            `key job:   ${STATES[info.jobState] ?? info.jobState}`,
+          ].join("\n"),
+        );
+      } finally {
+        await s.close();
+      }
     });
 }

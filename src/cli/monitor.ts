@@ -1,6 +1,9 @@
 import type { Command } from "commander";
+import { RsagenError } from "../errors.js";
 import { contextFor } from "./context.js";
-import { notImplemented } from "./not-implemented.js";
+
+/** Ctrl-] (as in telnet and idf.py monitor) and Ctrl-C end the monitor. */
+const EXIT_KEYS = new Set([0x1d, 0x03]);
 
 export function registerMonitor(program: Command): void {
   program
@@ -8,8 +11,49 @@ export function registerMonitor(program: Command): void {
     .description("show the board's console, with protocol frames shown compactly (Ctrl-] or Ctrl-C exits)")
     .option("--raw", "show protocol frames as raw bytes")
     .option("--no-reset", "attach without resetting the board")
-    .action(async (_raw: unknown, cmd: Command) => {
-      contextFor(cmd);
-      notImplemented("rsagen monitor");
+    .action(async (raw: { raw?: boolean; reset: boolean }, cmd: Command) => {
+      const { settings, out } = contextFor(cmd);
+      if (!settings.port)
+        throw new RsagenError("E_NO_PORT", "no port given", "pass --port /dev/ttyUSB0 or set ESPPORT");
+      const { openTransport } = await import("../serial/transport.js");
+      const { startMonitor } = await import("../keygen/monitor.js");
+      const t = await openTransport(settings.port, { baud: settings.baud ?? 115200 });
+      const stdout = process.stdout;
+      const mon = await startMonitor(t, { reset: raw.reset }, (item) => {
+        if (out.json) {
+          const data =
+            item.kind === "text"
+              ? { text: Buffer.from(item.bytes).toString("latin1") }
+              : { frame: item.text };
+          stdout.write(`${JSON.stringify({ event: item.kind, ...data })}\n`);
+        } else if (item.kind === "text") stdout.write(item.bytes);
+        else
+          stdout.write(
+            raw.raw ? `${Buffer.from(item.raw).toString("hex")}\n` : `\x1b[2m${item.text}\x1b[0m\n`,
+          );
+      });
+      out.info(`--- rsagen monitor on ${settings.port} (Ctrl-] or Ctrl-C exits) ---`);
+      await new Promise<void>((resolve) => {
+        const stdin = process.stdin;
+        const finish = () => {
+          stdin.off("data", onKey);
+          if (stdin.isTTY) stdin.setRawMode(false);
+          stdin.pause();
+          t.off("close", finish);
+          process.off("SIGINT", finish);
+          resolve();
+        };
+        const onKey = (b: Buffer) => {
+          if (b.some((c) => EXIT_KEYS.has(c))) return finish();
+          void mon.send(b);
+        };
+        if (stdin.isTTY) stdin.setRawMode(true);
+        stdin.on("data", onKey);
+        stdin.resume();
+        t.once("close", finish);
+        process.once("SIGINT", finish);
+      });
+      mon.stop();
+      await t.close().catch(() => {});
     });
 }

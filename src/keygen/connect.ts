@@ -88,17 +88,35 @@ function checkVersion(info: DeviceInfo): DeviceInfo {
   return info;
 }
 
-function waitForBoot(board: Board, ms: number): Promise<number | undefined> {
+/**
+ * Resolves with the BOOT event's reset reason, or undefined when waiting is pointless: the time is
+ * up, the console already says no app will start (download mode, no valid app), or another app
+ * started and sent no BOOT event within a short grace time.
+ */
+function waitForBoot(board: Board, ms: number, graceMs = 2000): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      off();
-      resolve(undefined);
-    }, ms);
-    const off = board.onEvent((ev) => {
-      if (ev.kind !== "boot") return;
+    let timer = setTimeout(() => done(undefined), ms);
+    let shortened = false;
+    const done = (v: number | undefined) => {
       clearTimeout(timer);
-      off();
-      resolve(ev.boot.resetReason);
+      offEvent();
+      offText();
+      resolve(v);
+    };
+    const offEvent = board.onEvent((ev) => {
+      if (ev.kind === "boot") done(ev.boot.resetReason);
+    });
+    const offText = board.onText((line) => {
+      if (NO_APP.test(line) || ROM_DOWNLOAD.test(line)) {
+        clearTimeout(timer);
+        timer = setTimeout(() => done(undefined), 200);
+      } else if (!shortened && /app_main/.test(line)) {
+        // ESP-IDF prints "main_task: Calling app_main()" as the app starts; rsagen's app sends BOOT
+        // right after, so a long silence from here on means another app.
+        shortened = true;
+        clearTimeout(timer);
+        timer = setTimeout(() => done(undefined), graceMs);
+      }
     });
   });
 }
