@@ -188,9 +188,13 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   }
 
   /** Sends a request and resolves with the decoded answer; rejects with DeviceRequestError on ERROR. */
-  async request(type: RequestType, payload: Uint8Array = new Uint8Array(0), opts: RequestOptions = {}) {
+  async request(
+    type: RequestType | number,
+    payload: Uint8Array = new Uint8Array(0),
+    opts: RequestOptions = {},
+  ) {
     if (this.closed) throw this.closedError();
-    const base = DEFAULTS[type];
+    const base = DEFAULTS[type as RequestType] ?? { timeoutMs: 1000, retries: 2 };
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs ?? base.timeoutMs;
     const retries = opts.retries ?? this.options.retries ?? base.retries;
     const id = this.allocId();
