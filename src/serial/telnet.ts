@@ -30,9 +30,9 @@ export type TelnetEvent =
 
 /** Doubles every 0xFF so that data bytes are never taken for IAC (RFC 854). */
 export function escapeIac(data: Uint8Array): Uint8Array {
+  if (data.indexOf(IAC) < 0) return data;
   let count = 0;
   for (const b of data) if (b === IAC) count++;
-  if (count === 0) return data;
   const out = new Uint8Array(data.length + count);
   let j = 0;
   for (const b of data) {
@@ -77,22 +77,29 @@ export class TelnetParser {
 
   feed(chunk: Uint8Array): TelnetEvent[] {
     const events: TelnetEvent[] = [];
-    let run: number[] = [];
-    const flushRun = () => {
-      if (run.length > 0) {
-        events.push({ kind: "data", bytes: Uint8Array.from(run) });
-        run = [];
-      }
+    // Data runs are collected as subarrays of the chunk (no per-byte copying on the hot path).
+    let runs: Uint8Array[] = [];
+    const flushRuns = () => {
+      if (runs.length === 1) events.push({ kind: "data", bytes: runs[0]!.slice() });
+      else if (runs.length > 1) events.push({ kind: "data", bytes: concat(runs) });
+      runs = [];
     };
-    for (const b of chunk) {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.state === State.Data) {
+        const next = chunk.indexOf(IAC, i);
+        const end = next < 0 ? chunk.length : next;
+        if (end > i) runs.push(chunk.subarray(i, end));
+        if (next < 0) break;
+        this.state = State.Iac;
+        i = next + 1;
+        continue;
+      }
+      const b = chunk[i++]!;
       switch (this.state) {
-        case State.Data:
-          if (b === IAC) this.state = State.Iac;
-          else run.push(b);
-          break;
         case State.Iac:
           if (b === IAC) {
-            run.push(IAC);
+            runs.push(IAC_BYTE);
             this.state = State.Data;
           } else if (b === DO || b === DONT || b === WILL || b === WONT) {
             this.verb = b;
@@ -101,13 +108,13 @@ export class TelnetParser {
             this.state = State.SbOption;
           } else {
             // NOP, GA, AYT...: nothing to do for a serial port, report and go on.
-            flushRun();
+            flushRuns();
             events.push({ kind: "command", code: b });
             this.state = State.Data;
           }
           break;
         case State.Verb:
-          flushRun();
+          flushRuns();
           events.push({ kind: "negotiate", verb: this.verb, option: b });
           this.state = State.Data;
           break;
@@ -125,7 +132,7 @@ export class TelnetParser {
             this.sbBytes.push(IAC);
             this.state = State.SbData;
           } else if (b === SE) {
-            flushRun();
+            flushRuns();
             events.push({
               kind: "subnegotiation",
               option: this.sbOption,
@@ -140,9 +147,23 @@ export class TelnetParser {
           break;
       }
     }
-    flushRun();
+    flushRuns();
     return events;
   }
+}
+
+const IAC_BYTE = Uint8Array.of(IAC);
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /**
