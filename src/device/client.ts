@@ -55,6 +55,10 @@ export interface ClientOptions {
   firstRequestId?: number;
   /** Longest console line handed out before a line end arrives. */
   maxLineBytes?: number;
+  /** After this much silence, bytes held back as a possible frame start are handed out as
+   * console text (a log byte 0xC1 must not hide the rest of its line). Default 250 ms: longer
+   * than any gap inside a frame that a USB bridge or RFC 2217 link introduces. */
+  idleFlushMs?: number;
 }
 
 /** Defaults per request type. CANCEL answers only after the generation task has exited. */
@@ -162,6 +166,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   private closed: Error | undefined;
   private line: number[] = [];
   private readonly maxLine: number;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly counters = {
     framesSent: 0,
     retries: 0,
@@ -363,13 +368,27 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   }
 
   private onBytes(chunk: Uint8Array): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     for (const item of this.decoder.push(chunk)) {
       if (item.kind === "text") this.onText(item.bytes);
       else this.onFrame(item);
     }
+    if (this.decoder.pending > 0 && !this.closed) {
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = undefined;
+        for (const item of this.decoder.flush()) {
+          if (item.kind === "text") this.onText(item.bytes);
+          else this.onFrame(item);
+        }
+      }, this.options.idleFlushMs ?? 250);
+      this.idleTimer.unref();
+    }
   }
 
   private onBytesFlush(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     for (const item of this.decoder.flush()) {
       if (item.kind === "text") this.onText(item.bytes);
       else this.onFrame(item);

@@ -187,6 +187,25 @@ describe("DeviceClient over a socket pair against the TypeScript responder", () 
     expect(responder.requests.map((r) => r.payload.length)).toEqual([...Array(retries + 1).fill(1), 2]);
   });
 
+  it("hands out a held-back 0xC1 as console text after the line goes idle", async () => {
+    const [hostSide, deviceSide] = await socketPair();
+    const client = new DeviceClient(duplexFromStreams(hostSide), { idleFlushMs: 300 });
+    cleanups.push(() => {
+      client.close();
+      hostSide.destroy();
+      deviceSide.destroy();
+    });
+    const seen: number[] = [];
+    client.on("console", (b) => seen.push(...b));
+    deviceSide.write(Buffer.from([0x41, 0x42, 0xc1, 0xf5, 0x01]));
+    const t0 = Date.now();
+    while (seen.length < 2 && Date.now() - t0 < 200) await new Promise((r) => setTimeout(r, 5));
+    expect(seen).toEqual([0x41, 0x42]); // C1 F5 01 could still be a frame
+    await new Promise((r) => setTimeout(r, 600));
+    expect(seen).toEqual([0x41, 0x42, 0xc1, 0xf5, 0x01]);
+    expect(client.stats.decoder.textBytes).toBe(5);
+  });
+
   it("fails pending requests with E_PORT_LOST when the stream closes", async () => {
     const { client, deviceSide } = await setup({ dropAnswer: () => true });
     const pending = client.status({ timeoutMs: 5000 });
