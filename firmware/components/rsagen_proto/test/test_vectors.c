@@ -3,6 +3,9 @@
  * the top of that file), checks every frame and stream vector, plus checksums, encoder limits
  * and a fuzz run. Prints one line per failure and a final "N passed, M failed"; exit 1 on failure.
  * Usage: rsagen_proto_test <path/to/frames.txt>
+ *        rsagen_proto_test --decode <stream.bin> <chunk>   (differential testing against the TS
+ *        decoder: feeds the file in chunks of <chunk> bytes, flushes, prints merged "text HEX" and
+ *        "frame V TT ID HEX" lines and a final "stats F H C T")
  */
 #define _POSIX_C_SOURCE 200809L
 #include "rsagen_proto.h"
@@ -388,8 +391,72 @@ static void check_fuzz(void)
 #undef XS
 }
 
+static void print_hex(const uint8_t *b, size_t n)
+{
+    if (n == 0) {
+        fputs("-", stdout);
+    }
+    for (size_t i = 0; i < n; i++) {
+        printf("%02x", b[i]);
+    }
+}
+
+static int decode_file(const char *path, size_t chunk)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL || chunk == 0) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return 2;
+    }
+    static collector_t c;
+    static rsagen_decoder_t d;
+    static uint8_t buf[1 << 16];
+    rsagen_decoder_init(&d, on_frame, on_text, &c);
+    size_t n;
+    while ((n = fread(buf, 1, chunk < sizeof(buf) ? chunk : sizeof(buf), f)) > 0) {
+        rsagen_decoder_feed(&d, buf, n);
+        /* Print as we go so the collector never overflows; a text run may continue in the next
+         * chunk, so keep the last item if it is text. */
+        size_t keep = (c.count > 0 && !c.items[c.count - 1].is_frame) ? 1 : 0;
+        for (size_t i = 0; i + keep < c.count; i++) {
+            const item_t *it = &c.items[i];
+            if (it->is_frame) {
+                printf("frame %u %02x %u ", it->version, it->type, it->id);
+            } else {
+                fputs("text ", stdout);
+            }
+            print_hex(it->data, it->len);
+            putchar('\n');
+            free(it->data);
+        }
+        if (keep) {
+            c.items[0] = c.items[c.count - 1];
+        }
+        c.count = keep;
+    }
+    fclose(f);
+    rsagen_decoder_flush(&d);
+    for (size_t i = 0; i < c.count; i++) {
+        const item_t *it = &c.items[i];
+        if (it->is_frame) {
+            printf("frame %u %02x %u ", it->version, it->type, it->id);
+        } else {
+            fputs("text ", stdout);
+        }
+        print_hex(it->data, it->len);
+        putchar('\n');
+    }
+    collector_free(&c);
+    printf("stats %u %u %u %u\n", (unsigned)d.stats.frames, (unsigned)d.stats.header_errors,
+           (unsigned)d.stats.crc_errors, (unsigned)d.stats.text_bytes);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--decode") == 0) {
+        return decode_file(argv[2], (size_t)strtoul(argv[3], NULL, 10));
+    }
     if (argc != 2) {
         fprintf(stderr, "usage: %s <frames.txt>\n", argv[0]);
         return 2;
