@@ -139,6 +139,8 @@ export interface Board {
   onEvent(listener: (ev: BoardEvent) => void): () => void;
   /** Subscribes to console text (log lines without the line end); returns the unsubscribe function. */
   onText(listener: (line: string) => void): () => void;
+  /** Line rate in baud, when known (sizes timeouts). */
+  readonly baud?: number;
   /** Drives the reset circuit (RTS = EN, DTR = GPIO0) if the port has the lines. */
   readonly canReset: boolean;
   resetIntoApp(): Promise<void>;

@@ -62,6 +62,10 @@ export class ClientBoard implements Board {
     });
   }
 
+  get baud(): number {
+    return this.transport.baud;
+  }
+
   get canReset(): boolean {
     return this.transport.capabilities.hasResetLines;
   }

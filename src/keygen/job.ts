@@ -229,15 +229,19 @@ export async function runKeygen(
     let readbackMs: number;
     let writeMs: number;
     try {
-      const read = (part: "private" | "public") => (done: number, total: number) =>
+      const onChunk = (part: "private" | "public") => (done: number, total: number) =>
         onEvent({ kind: "readback", part, bytes: done, total });
+      // A try waits for up to 4 full frames queued ahead of it (the READ window), plus turnaround.
+      const frameMs = board.baud ? (1037 * 10 * 1000) / board.baud : 100;
+      const readTimeoutMs = Math.max(500, Math.round(5 * frameMs + 250));
+      const read = (part: "private" | "public") => ({ onChunk: onChunk(part), readTimeoutMs });
       // Public part first: it is small, and the private bytes then live the shortest time.
       publicDer = await readPart(
         board,
         KeyPart.PUBLIC,
         status.publicLength,
         status.publicSha256,
-        { onChunk: read("public") },
+        read("public"),
         stats,
       );
       privateDer = await readPart(
@@ -245,7 +249,7 @@ export async function runKeygen(
         KeyPart.PRIVATE,
         status.privateLength,
         status.privateSha256,
-        { onChunk: read("private") },
+        read("private"),
         stats,
       );
       const tRead = performance.now();
@@ -259,6 +263,8 @@ export async function runKeygen(
       files = await saveKeyPair(pair, opts.save);
       writeMs = performance.now() - tVerify;
       onEvent({ kind: "written", files });
+    } catch (err) {
+      throw mapRefusal(err, "READ");
     } finally {
       zeroize(privateDer, publicDer);
     }

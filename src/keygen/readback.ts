@@ -15,6 +15,8 @@ export interface ReadbackOptions {
   chunkRetries?: number;
   partRetries?: number;
   chunkSize?: number;
+  /** Per-try READ timeout (scale it with the line rate). */
+  readTimeoutMs?: number;
   onChunk?: (done: number, total: number) => void;
 }
 
@@ -28,33 +30,18 @@ const PART_NAME: Record<KeyPartValue, string> = {
   [KeyPart.PUBLIC]: "public key",
 };
 
-async function readChunk(
-  board: Board,
-  part: KeyPartValue,
-  offset: number,
-  length: number,
-  retries: number,
-  stats: ReadbackStats,
-): Promise<Uint8Array> {
-  let last = "";
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) stats.chunkRetries++;
-    try {
-      const data = await board.read(part, offset, length);
-      if (data.length === length) return data;
-      last = `got ${data.length} bytes at offset ${offset}, wanted ${length}`;
-    } catch (err) {
-      // No answer after the client's own resends: try the chunk again; anything else is final.
-      if (!isNoAnswer(err)) throw err;
-      last = err.message;
-    }
-  }
-  throw new RsagenError(
-    "E_DEVICE_PROTOCOL",
-    `reading the ${PART_NAME[part]} failed at offset ${offset}: ${last}`,
-    "the line is too noisy: check the cable, or use a lower baud rate",
-  );
+interface Range {
+  offset: number;
+  length: number;
+  tries: number;
 }
+
+/**
+ * One pass over the part. A range that gets no answer (its request or its answer was damaged on
+ * the line: the CRC drops the frame) is asked for again, split in two while it is longer than
+ * MIN_SPLIT: on a noisy line a 1037-byte frame rarely arrives intact while small ones do.
+ */
+const MIN_SPLIT = 128;
 
 async function readOnce(
   board: Board,
@@ -64,24 +51,68 @@ async function readOnce(
   stats: ReadbackStats,
 ): Promise<Buffer> {
   const size = opts.chunkSize ?? READ_MAX_CHUNK;
+  const maxTries = opts.chunkRetries ?? 8;
   const out = Buffer.alloc(total);
-  const offsets: number[] = [];
-  for (let o = 0; o < total; o += size) offsets.push(o);
-  let next = 0;
+  const queue: Range[] = [];
+  for (let o = 0; o < total; o += size)
+    queue.push({ offset: o, length: Math.min(size, total - o), tries: 0 });
+  let inFlight = 0;
   let done = 0;
-  const worker = async () => {
-    while (next < offsets.length) {
-      const off = offsets[next++]!;
-      const len = Math.min(size, total - off);
-      const data = await readChunk(board, part, off, len, opts.chunkRetries ?? 3, stats);
-      out.set(data, off);
-      zeroize(data);
-      done += len;
-      opts.onChunk?.(done, total);
+  let failure: RsagenError | undefined;
+  const requestOpts = { retries: 0, ...(opts.readTimeoutMs ? { timeoutMs: opts.readTimeoutMs } : {}) };
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const r = queue.shift();
+      if (!r) {
+        // Another worker may still requeue a failed range: wait for it before leaving.
+        if (inFlight === 0 || failure) return;
+        await new Promise((res) => setTimeout(res, 5));
+        continue;
+      }
+      inFlight++;
+      try {
+        const data = await board.read(part, r.offset, r.length, requestOpts);
+        if (data.length !== r.length) {
+          throw new RsagenError(
+            "E_DEVICE_PROTOCOL",
+            `got ${data.length} bytes at offset ${r.offset}, wanted ${r.length}`,
+          );
+        }
+        out.set(data, r.offset);
+        zeroize(data);
+        done += r.length;
+        opts.onChunk?.(done, total);
+      } catch (err) {
+        const retryable = isNoAnswer(err) || (err instanceof RsagenError && err.code === "E_DEVICE_PROTOCOL");
+        if (!retryable) {
+          failure = err as RsagenError;
+          throw err;
+        }
+        if (r.tries + 1 > maxTries) {
+          failure = new RsagenError(
+            "E_DEVICE_PROTOCOL",
+            `reading the ${PART_NAME[part]} failed at offset ${r.offset} after ${maxTries} tries: ${(err as Error).message}`,
+            "the line is too noisy: check the cable, or use a lower baud rate",
+          );
+          throw failure;
+        }
+        stats.chunkRetries++;
+        if (r.length > MIN_SPLIT) {
+          const half = Math.ceil(r.length / 2);
+          queue.unshift(
+            { offset: r.offset, length: half, tries: r.tries + 1 },
+            { offset: r.offset + half, length: r.length - half, tries: r.tries + 1 },
+          );
+        } else {
+          queue.unshift({ ...r, tries: r.tries + 1 });
+        }
+      } finally {
+        inFlight--;
+      }
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(opts.window ?? 4, offsets.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(opts.window ?? 4, queue.length) }, worker));
   } catch (err) {
     zeroize(out);
     throw err;

@@ -1,0 +1,208 @@
+/**
+ * rsagen keygen end to end against the virtual board running the real host firmware (mbedtls):
+ * keys of every size verified by node:crypto and openssl, timeout + cancel, busy board, firmware
+ * without crypto-extra, a reset mid-generation, a noisy line, two boards at once, an unflashed board.
+ */
+import { readdirSync } from "node:fs";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DeviceClient } from "../../src/device/client.js";
+import { duplexFromTransport } from "../../src/device/duplex.js";
+import type { RsagenError } from "../../src/errors.js";
+import { ClientBoard } from "../../src/keygen/client-board.js";
+import { type KeygenEvent, type KeygenOptions, type KeygenResult, runKeygen } from "../../src/keygen/job.js";
+import { keygenOnPorts } from "../../src/keygen/multi.js";
+import { openTransport } from "../../src/serial/transport.js";
+import type { Board, BoardFaults } from "../../src/sim/index.js";
+import { opensslCheck } from "../keys/fixtures.js";
+import { bootBoard, buildFirmware, erasedFlash, type Firmware, tempDir } from "./sim-fixture.js";
+
+const work = tempDir("rsagen-keygen-e2e-");
+let fw: Firmware;
+let fwNoCx: Firmware;
+const boards: Board[] = [];
+const outDirs: Array<{ dir: string; remove: () => void }> = [];
+
+beforeAll(async () => {
+  [fw, fwNoCx] = await Promise.all([
+    buildFirmware(work.dir, "esp32c3", true),
+    buildFirmware(work.dir, "esp32c3", false),
+  ]);
+}, 300_000);
+afterEach(async () => {
+  for (const b of boards.splice(0)) await b.close();
+  for (const d of outDirs.splice(0)) d.remove();
+});
+afterAll(() => work.remove());
+
+interface Outcome {
+  result?: KeygenResult;
+  error?: RsagenError;
+  events: KeygenEvent[];
+  dir: string;
+}
+
+async function keygenOn(board: Board, opts: Partial<KeygenOptions> = {}): Promise<Outcome> {
+  const out = tempDir("rsagen-keys-");
+  outDirs.push(out);
+  const t = await openTransport(board.url);
+  const b = new ClientBoard(t);
+  const events: KeygenEvent[] = [];
+  try {
+    const result = await runKeygen(
+      b,
+      {
+        bits: 1024,
+        exponent: 65537,
+        timeoutMs: 120_000,
+        heartbeatMs: 200,
+        ...opts,
+        save: { out: out.dir, prefix: "k", format: "pem", private: "pkcs8", publicOnly: false, force: false },
+      },
+      (e) => events.push(e),
+    );
+    return { result, events, dir: out.dir };
+  } catch (err) {
+    return { error: err as RsagenError, events, dir: out.dir };
+  } finally {
+    await b.close();
+    await t.close();
+  }
+}
+
+async function boardJobState(board: Board): Promise<string> {
+  const t = await openTransport(board.url);
+  const c = new DeviceClient(duplexFromTransport(t));
+  try {
+    return (await c.hello()).jobState;
+  } finally {
+    c.close();
+    await t.close();
+  }
+}
+
+async function start(f: Firmware, faults?: BoardFaults): Promise<Board> {
+  const b = await bootBoard(f, faults);
+  boards.push(b);
+  return b;
+}
+
+describe("keygen on the virtual board (host firmware, mbedtls)", () => {
+  it.each([1024, 2048, 3072, 4096])(
+    "%i-bit key: verified by node:crypto, openssl pkey -check passes, released on the board",
+    async (bits) => {
+      const board = await start(fw);
+      const o = await keygenOn(board, { bits });
+      expect(o.error).toBeUndefined();
+      const r = o.result!;
+      expect(r.bits).toBe(bits);
+      expect(r.released).toBe(true);
+      expect(opensslCheck(r.files.privatePath!)).toMatch(/Key is valid/);
+      expect(opensslCheck(r.files.publicPath, { pub: true })).toMatch(/Key is valid/);
+      expect(await boardJobState(board)).toBe("idle");
+    },
+    180_000,
+  );
+
+  it("reports progress and a heartbeat while the board works", async () => {
+    const board = await start(fw);
+    const o = await keygenOn(board, { bits: 4096, heartbeatMs: 100 });
+    expect(o.error).toBeUndefined();
+    // A fast host may finish before the first 500 ms progress event: require what the run allowed.
+    if (o.result!.deviceElapsedMs > 1200) {
+      expect(o.events.some((e) => e.kind === "progress")).toBe(true);
+      expect(o.result!.heartbeat.count).toBeGreaterThan(0);
+    }
+  }, 180_000);
+
+  it("timeout: cancels on the board and waits for the release confirmation", async () => {
+    const board = await start(fw);
+    const o = await keygenOn(board, { bits: 4096, timeoutMs: 150 });
+    expect(o.error?.code).toBe("E_KEYGEN_TIMEOUT");
+    expect(o.error?.message).toMatch(/cancelled on the board and its memory released/);
+    expect(o.events.some((e) => e.kind === "released" && e.confirmed)).toBe(true);
+    expect(readdirSync(o.dir)).toEqual([]);
+    expect(await boardJobState(board)).toBe("idle");
+  }, 60_000);
+
+  it("busy board: a job left by another client gives E_DEVICE_BUSY and is left alone", async () => {
+    const board = await start(fw);
+    const t = await openTransport(board.url);
+    const other = new DeviceClient(duplexFromTransport(t));
+    await other.hello();
+    await other.keygen({ bits: 1024, exponent: 65537 });
+    other.close();
+    await t.close();
+    const o = await keygenOn(board);
+    expect(o.error?.code).toBe("E_DEVICE_BUSY");
+    expect(await boardJobState(board)).not.toBe("idle");
+  }, 60_000);
+
+  it("firmware built without crypto-extra: E_DEVICE_UNSUPPORTED naming crypto-extra", async () => {
+    const board = await start(fwNoCx);
+    const o = await keygenOn(board);
+    expect(o.error?.code).toBe("E_DEVICE_UNSUPPORTED");
+    expect(o.error?.message).toMatch(/crypto-extra/);
+    expect(readdirSync(o.dir)).toEqual([]);
+  }, 60_000);
+
+  it("a reset mid-generation: E_DEVICE_RESET, no file written", async () => {
+    // HELLO (13 bytes) + KEYGEN (21) + a few heartbeat PINGs (21 each): the chip resets while the
+    // 4096-bit job runs.
+    const board = await start(fw, { resetAfterRxBytes: 13 + 21 + 21 * 2 + 1 });
+    const o = await keygenOn(board, { bits: 4096, heartbeatMs: 100 });
+    expect(o.error?.code).toBe("E_DEVICE_RESET");
+    expect(readdirSync(o.dir)).toEqual([]);
+  }, 60_000);
+
+  it("line noise and bit flips both ways: the key written is valid, or nothing is written", async () => {
+    const board = await start(fw, { noiseRate: 0.002, bitFlipRate: 0.0005, direction: "both", seed: 7 });
+    const o = await keygenOn(board, { bits: 2048 });
+    if (o.result) {
+      expect(opensslCheck(o.result.files.privatePath!)).toMatch(/Key is valid/);
+    } else {
+      expect(readdirSync(o.dir)).toEqual([]);
+      expect(o.error?.code).toMatch(/^E_/);
+    }
+    // With these rates the retries should win; a failure here means the retry logic regressed.
+    expect(o.error).toBeUndefined();
+  }, 120_000);
+
+  it("two boards in parallel: each writes its own verified pair", async () => {
+    const [a, b] = [await start(fw), await start(fw)];
+    const out = tempDir("rsagen-keys-");
+    outDirs.push(out);
+    const seen = new Set<string>();
+    const outcomes = await keygenOnPorts(
+      [a.url, b.url],
+      {
+        bits: 2048,
+        exponent: 65537,
+        timeoutMs: 120_000,
+        save: {
+          out: out.dir,
+          prefix: "board",
+          format: "pem",
+          private: "pkcs1",
+          publicOnly: false,
+          force: false,
+        },
+      },
+      (port, e) => {
+        if (e.kind === "started") seen.add(port);
+      },
+    );
+    expect(seen.size).toBe(2);
+    for (const o of outcomes) {
+      expect(o.ok).toBe(true);
+      if (o.ok) expect(opensslCheck(o.result.files.privatePath!)).toMatch(/Key is valid/);
+    }
+    expect(readdirSync(out.dir)).toHaveLength(4);
+  }, 180_000);
+
+  it("an unflashed board: E_NO_FIRMWARE, nothing written", async () => {
+    const board = await start(erasedFlash("esp32c3"));
+    const o = await keygenOn(board, { bootWaitMs: 3000 });
+    expect(o.error?.code).toBe("E_NO_FIRMWARE");
+    expect(readdirSync(o.dir)).toEqual([]);
+  }, 60_000);
+});
