@@ -107,6 +107,7 @@ export class FrameDecoder {
   readonly stats: DecoderStats = { frames: 0, headerErrors: 0, crcErrors: 0, textBytes: 0 };
   private readonly buf = new Uint8Array(MAX_FRAME);
   private n = 0;
+  private textParts: Uint8Array[] = [];
 
   /** Feeds bytes and returns what they completed, in stream order (adjacent text merged). */
   push(bytes: Uint8Array): DecodedItem[] {
@@ -117,7 +118,7 @@ export class FrameDecoder {
         let j = i;
         while (j < bytes.length && bytes[j] !== SYNC0) j++;
         if (j > i) {
-          this.emitText(out, bytes.subarray(i, j));
+          this.emitText(bytes.subarray(i, j));
           i = j;
           continue;
         }
@@ -125,6 +126,7 @@ export class FrameDecoder {
       this.buf[this.n++] = bytes[i++]!;
       this.process(out, false);
     }
+    this.endText(out);
     return out;
   }
 
@@ -132,6 +134,7 @@ export class FrameDecoder {
   flush(): DecodedItem[] {
     const out: DecodedItem[] = [];
     this.process(out, true);
+    this.endText(out);
     return out;
   }
 
@@ -145,11 +148,12 @@ export class FrameDecoder {
       const c = this.check();
       if (c.verdict === "more") {
         if (!flushing) return;
-        this.reject(out, 1);
+        this.reject();
       } else if (c.verdict === "frame") {
         const b = this.buf;
         const len = b[6]! | (b[7]! << 8);
         this.stats.frames++;
+        this.endText(out);
         out.push({
           kind: "frame",
           version: b[2]!,
@@ -161,7 +165,7 @@ export class FrameDecoder {
       } else {
         if (c.reason === "header") this.stats.headerErrors++;
         if (c.reason === "crc") this.stats.crcErrors++;
-        this.reject(out, 1);
+        this.reject();
       }
     }
   }
@@ -186,10 +190,10 @@ export class FrameDecoder {
   }
 
   /** Emits buf[0] plus any following non-SYNC0 bytes as text and drops them. */
-  private reject(out: DecodedItem[], min: number): void {
-    let k = min;
+  private reject(): void {
+    let k = 1;
     while (k < this.n && this.buf[k] !== SYNC0) k++;
-    this.emitText(out, this.buf.slice(0, k));
+    this.emitText(this.buf.slice(0, k));
     this.consume(k);
   }
 
@@ -198,17 +202,19 @@ export class FrameDecoder {
     this.n -= k;
   }
 
-  private emitText(out: DecodedItem[], bytes: Uint8Array): void {
+  /** Text is collected in parts and joined once per run (see endText), so long runs of
+   * rejected candidates in noisy input stay linear. */
+  private emitText(bytes: Uint8Array): void {
     this.stats.textBytes += bytes.length;
-    const last = out[out.length - 1];
-    if (last?.kind === "text") {
-      const merged = new Uint8Array(last.bytes.length + bytes.length);
-      merged.set(last.bytes);
-      merged.set(bytes, last.bytes.length);
-      last.bytes = merged;
-    } else {
-      out.push({ kind: "text", bytes: bytes.slice() });
-    }
+    if (bytes.length > 0) this.textParts.push(bytes.slice());
+  }
+
+  private endText(out: DecodedItem[]): void {
+    if (this.textParts.length === 0) return;
+    const parts = this.textParts;
+    this.textParts = [];
+    const bytes = parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts));
+    out.push({ kind: "text", bytes });
   }
 }
 
