@@ -73,12 +73,10 @@ interface Waiter {
 }
 
 export class Rfc2217Transport extends TransportBase {
-  readonly capabilities: TransportCapabilities = {
-    kind: "rfc2217",
-    hasResetLines: true,
-    inPlaceBaudChange: true,
-    remote: true,
-  };
+  private resetLines = true;
+  get capabilities(): TransportCapabilities {
+    return { kind: "rfc2217", hasResetLines: this.resetLines, inPlaceBaudChange: true, remote: true };
+  }
   /** Last NOTIFY-MODEMSTATE / NOTIFY-LINESTATE values from the server (RFC 2217 bit masks). */
   modemState: number | undefined;
   lineState: number | undefined;
@@ -140,6 +138,7 @@ export class Rfc2217Transport extends TransportBase {
     this.parser = new TelnetParser();
     this.waiters.clear();
     this.beginOpen();
+    this.resetLines = true;
     this.socketError = undefined;
     // Options we offer and accept; everything else is refused.
     this.telnetOptions = [
@@ -356,13 +355,24 @@ export class Rfc2217Transport extends TransportBase {
     return this.serialized(() => this.driveSignals({ ...this.currentSignals, ...signals }));
   }
 
-  /** One SET-CONTROL per line, each acknowledged before the next (the board sees their order). */
+  /**
+   * One SET-CONTROL per line, each acknowledged before the next (the board sees their order).
+   * ser2net does not answer DTR/RTS commands when the line ioctl fails on its device (a pty):
+   * an unanswered line command means the remote port has no reset lines, as on a local pty.
+   */
   private async driveSignals(target: Signals): Promise<void> {
     for (const line of signalOrder(this.currentSignals, target)) {
       const on = target[line];
-      const code =
-        line === "dtr" ? (on ? CONTROL_DTR_ON : CONTROL_DTR_OFF) : on ? CONTROL_RTS_ON : CONTROL_RTS_OFF;
-      await this.command(CPO_SET_CONTROL, Uint8Array.of(code));
+      if (this.resetLines) {
+        const code =
+          line === "dtr" ? (on ? CONTROL_DTR_ON : CONTROL_DTR_OFF) : on ? CONTROL_RTS_ON : CONTROL_RTS_OFF;
+        try {
+          await this.command(CPO_SET_CONTROL, Uint8Array.of(code));
+        } catch (err) {
+          if (!(err instanceof RsagenError && err.code === "E_IO")) throw err;
+          this.resetLines = false;
+        }
+      }
       this.currentSignals = { ...this.currentSignals, [line]: on };
     }
   }
