@@ -34,6 +34,8 @@ export interface Connection {
 const ROM_DOWNLOAD = /waiting for download|DOWNLOAD(_BOOT)?\(/i;
 const NO_APP =
   /No bootable app partitions|invalid magic byte|Failed to verify app image|image at 0x[0-9a-f]+ has invalid|No bootable app|partition table.*(invalid|failed)|Factory app partition is not bootable/i;
+/** The ROM's complaint when no 2nd-stage bootloader is in flash (erased: 0xffffffff). */
+const NO_BOOTLOADER = /invalid header: 0x[0-9a-f]{8}/i;
 const IDF_APP_LOG = /^[IWEDV] \(\d+\) [\w.-]+:/;
 
 /** Why nothing answered, judged from what the port carried. */
@@ -42,6 +44,13 @@ export function classifySilence(
   noise: { garbageBytes: number; textBytes: number; badFrames: number },
 ): RsagenError {
   const text = lines.join("\n");
+  if (NO_BOOTLOADER.test(text)) {
+    return new RsagenError(
+      "E_NO_FIRMWARE",
+      "the chip's ROM finds no bootloader in flash: the board looks unflashed",
+      "flash the firmware first: rsagen build && rsagen flash",
+    );
+  }
   if (NO_APP.test(text)) {
     return new RsagenError(
       "E_NO_FIRMWARE",
@@ -107,7 +116,7 @@ function waitForBoot(board: Board, ms: number, graceMs = 2000): Promise<number |
       if (ev.kind === "boot") done(ev.boot.resetReason);
     });
     const offText = board.onText((line) => {
-      if (NO_APP.test(line) || ROM_DOWNLOAD.test(line)) {
+      if (NO_APP.test(line) || ROM_DOWNLOAD.test(line) || NO_BOOTLOADER.test(line)) {
         clearTimeout(timer);
         timer = setTimeout(() => done(undefined), 200);
       } else if (!shortened && /app_main/.test(line)) {

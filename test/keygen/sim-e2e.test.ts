@@ -203,6 +203,7 @@ describe("keygen on the virtual board (host firmware, mbedtls)", () => {
     const board = await start(erasedFlash("esp32c3"));
     const o = await keygenOn(board, { bootWaitMs: 3000 });
     expect(o.error?.code).toBe("E_NO_FIRMWARE");
+    expect(o.error?.message).toMatch(/unflashed/);
     expect(readdirSync(o.dir)).toEqual([]);
   }, 60_000);
 });
