@@ -1,3 +1,5 @@
+import type { Transport } from "../serial/transport.js";
+
 /**
  * What the flasher needs from a serial connection. The serial engineer's Transport (src/serial)
  * is adapted to this by ./transport-port.ts; tests use in-memory peers. Keeping the surface this
@@ -25,6 +27,8 @@ export interface FlashPort {
   setSignals(signals: Signals): Promise<void>;
   setBaud(baud: number): Promise<void>;
   readonly baud: number;
+  /** The Transport behind the port, for esptool-js (through src/serial/webserial-adapter.ts). */
+  readonly transport?: Transport | undefined;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -48,8 +48,8 @@ export type StubPath = (args: {
 }) => Promise<{
   writer: RegionWriter;
   eraseAll(): Promise<void>;
+  /** Releases esptool-js from the port (always called, also after a failure). */
   finish(): Promise<void>;
-  runUserCode(): Promise<void>;
 }>;
 
 export interface FlashResult {
@@ -106,18 +106,21 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
     let userCode: () => Promise<void>;
     if (useStub) {
       const stub = await opts.stubPath!({ port, conn, target: chip.target, plan, opts });
-      baud = port.baud;
-      emit({ event: "loader", loader: "stub", baud });
-      if (opts.eraseAll) {
-        emit({ event: "erase", what: "all" });
-        await stub.eraseAll();
+      try {
+        baud = port.baud;
+        emit({ event: "loader", loader: "stub", baud });
+        if (opts.eraseAll) {
+          emit({ event: "erase", what: "all" });
+          await stub.eraseAll();
+        }
+        regions = await writeRegions(stub.writer, plan.regions, {
+          skip: opts.skip && !opts.eraseAll,
+          onEvent: emit,
+        });
+      } finally {
+        await stub.finish();
       }
-      regions = await writeRegions(stub.writer, plan.regions, {
-        skip: opts.skip && !opts.eraseAll,
-        onEvent: emit,
-      });
-      await stub.finish();
-      userCode = stub.runUserCode;
+      userCode = () => conn.link.send(encodeCommand(Op.RUN_USER_CODE, new Uint8Array(0)));
     } else {
       const loader = conn.loader;
       loader.flashBeginHasEncryptedWord = chip.target.romFlashBeginHasEncryptedWord;

@@ -5,19 +5,24 @@
  * - connect/reset: done by connect.ts before esptool-js is involved, so esptool-js only syncs
  *   ("no_reset") on a chip already in its loader.
  */
-import { ESPLoader, Transport } from "esptool-js";
+import { ESPLoader } from "esptool-js";
 import { RsagenError } from "../errors.js";
-import { Op } from "../rom/index.js";
-import { FlashPortSerialDevice } from "./esptool-device.js";
+import { createEsptoolTransport } from "../serial/esptool-transport.js";
 import type { StubPath } from "./session.js";
 
 const silentTerminal = { clean() {}, writeLine() {}, write() {} };
 
 export const stubPath: StubPath = async ({ port, target, opts }) => {
-  const device = new FlashPortSerialDevice(port);
-  const transport = new Transport(device as unknown as SerialPort, false);
-  // Transport.trace() prints to the console even with tracing off (esptool-js-notes.md).
-  (transport as unknown as { trace: (m: string) => void }).trace = () => {};
+  if (!port.transport) {
+    throw new RsagenError(
+      "E_INTERNAL",
+      `the stub path needs a serial Transport behind ${port.description}`,
+      "use --no-stub",
+    );
+  }
+  // The serial engineer's Web-Serial adapter (src/serial/webserial-adapter.ts) over the same open
+  // Transport; esptool-js's trace output (console.log in 0.7.0) goes nowhere.
+  const transport = createEsptoolTransport(port.transport, { keepTransportOpen: true });
   const romBaud = port.baud;
   const loader = new ESPLoader({
     transport,
@@ -38,6 +43,7 @@ export const stubPath: StubPath = async ({ port, target, opts }) => {
     await loader.runStub();
     if (opts.baud && opts.baud !== romBaud) await loader.changeBaud();
   } catch (err) {
+    await transport.adapter.close().catch(() => {});
     throw wrap(err, "starting the flasher stub");
   }
   const compress = opts.compress ?? true;
@@ -78,10 +84,9 @@ export const stubPath: StubPath = async ({ port, target, opts }) => {
         throw wrap(err, "erasing the flash");
       }
     },
-    finish: async () => {},
-    runUserCode: async () => {
-      await loader.command(Op.RUN_USER_CODE, new Uint8Array(0), 0, false);
-    },
+    // Detaches the adapter from the Transport (which stays open): esptool-js's read loop sees the
+    // stream end and exits; nothing keeps buffering bytes for it.
+    finish: () => transport.adapter.close(),
   };
 };
 

@@ -6,6 +6,7 @@ import type { FlashPort } from "./port.js";
 export function transportPort(t: Transport): FlashPort {
   return {
     description: t.path,
+    transport: t,
     usb: t.usb,
     get baud() {
       return t.baud;

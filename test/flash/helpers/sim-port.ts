@@ -3,9 +3,15 @@
  * over in-memory flash, with fault knobs: corrupt programmed bytes, reset the chip after N writes,
  * vanish (port lost) after N writes. Used for fast session tests; the end-to-end tests use the
  * whole virtual board over RFC 2217 and a pty.
+ *
+ * It is both a FlashPort (for the session) and a serial Transport (TransportBase), so the stub
+ * path drives it through the same Web-Serial adapter (src/serial/webserial-adapter.ts) as a real
+ * port.
  */
 
 import type { FlashPort, Signals } from "../../../src/flash/port.js";
+import { type TransportCapabilities, transportOptionsSchema } from "../../../src/serial/transport.js";
+import { TransportBase } from "../../../src/serial/transport-base.js";
 import { MemoryFlash } from "../../../src/sim/flash.js";
 import { RomLoader as SimLoader } from "../../../src/sim/rom-loader.js";
 import { TARGETS, type TargetName } from "../../../src/targets.js";
@@ -32,13 +38,10 @@ class CorruptingFlash extends MemoryFlash {
   }
 }
 
-export class SimPort implements FlashPort {
+export class SimPort extends TransportBase implements FlashPort {
   readonly description: string;
-  baud = 115200;
   readonly flash: CorruptingFlash;
   private chip: SimLoader;
-  private readonly dataListeners = new Set<(c: Uint8Array) => void>();
-  private readonly closeListeners = new Set<(e?: Error) => void>();
   private dataFrames = 0;
   private gone = false;
   signalLog: Signals[] = [];
@@ -50,6 +53,8 @@ export class SimPort implements FlashPort {
     readonly target: TargetName,
     readonly faults: SimFaults = {},
   ) {
+    super(`sim:${target}`, transportOptionsSchema.parse({}));
+    this.opened = true;
     this.description = `sim:${target}`;
     this.flash = new CorruptingFlash(TARGETS[target].defaultFlashSize);
     this.flash.corruptAt = faults.corruptAt;
@@ -59,6 +64,18 @@ export class SimPort implements FlashPort {
   private newChip(): SimLoader {
     return new SimLoader({ target: TARGETS[this.target], flash: this.flash, mac: new Uint8Array(6) });
   }
+
+  get capabilities(): TransportCapabilities {
+    return { kind: "serialport", hasResetLines: !this.noResetLines, inPlaceBaudChange: true, remote: false };
+  }
+
+  get transport(): this {
+    return this;
+  }
+
+  async open(): Promise<void> {}
+  async close(): Promise<void> {}
+  async purge(): Promise<void> {}
 
   get chipIsStub(): boolean {
     return this.chip.isStub;
@@ -77,9 +94,7 @@ export class SimPort implements FlashPort {
       this.dataFrames >= this.faults.vanishAfterDataFrames
     ) {
       this.gone = true;
-      setImmediate(() => {
-        for (const l of this.closeListeners) l(new Error("device disconnected"));
-      });
+      setImmediate(() => this.finish(false, "device disconnected"));
       return;
     }
     if (
@@ -88,34 +103,36 @@ export class SimPort implements FlashPort {
     ) {
       this.faults.resetAfterDataFrames = undefined;
       this.chip = this.newChip(); // power glitch: the frame is lost, the chip is back in its ROM
-      this.baud = 115200;
+      this.currentBaud = 115200;
       return;
     }
     const actions = this.chip.receive(bytes);
     setImmediate(() => {
       for (const a of actions) {
-        if (a.kind === "send") for (const l of this.dataListeners) l(a.bytes);
+        if (a.kind === "send") this.deliver(a.bytes);
         else if (a.kind === "reboot") this.reboots++;
       }
     });
   }
 
   onData(listener: (chunk: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
+    this.on("data", listener);
+    return () => this.off("data", listener);
   }
 
   onClose(listener: (err?: Error) => void): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    const f = (lost: Error | undefined) => listener(lost);
+    this.on("close", f);
+    return () => this.off("close", f);
   }
 
-  async setSignals(s: Signals): Promise<void> {
+  async setSignals(s: Partial<Signals>): Promise<void> {
     if (this.noResetLines) throw new Error("Inappropriate ioctl for device");
-    this.signalLog.push({ ...s });
+    this.currentSignals = { ...this.currentSignals, ...s };
+    this.signalLog.push({ ...this.currentSignals });
   }
 
   async setBaud(baud: number): Promise<void> {
-    this.baud = baud;
+    this.currentBaud = baud;
   }
 }
