@@ -19,11 +19,14 @@ export interface FlashOptions {
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
+const hex4 = (n: number) => n.toString(16).padStart(4, "0");
 
 export function registerFlash(program: Command): void {
   program
     .command("flash")
-    .description("write the built images to a board (esptool-js over a serial port or RFC 2217)")
+    .description(
+      "write the built images to a board (esptool-js over a serial port or RFC 2217); without --port/ESPPORT the board is found by USB VID/PID",
+    )
     .option("-t, --target <target>", "which build to flash (default: the only or most recent one)")
     .option("--build-dir <dir>", "build folder holding flasher_args.json")
     .option("--manifest <file>", "flasher_args.json to flash from")
@@ -68,6 +71,10 @@ export function registerFlash(program: Command): void {
           if (e.event === "warning") return out.warn(e.message);
           out.event(e.event, { ...e }, () => {
             switch (e.event) {
+              case "port": {
+                const usb = e.usb ? ` (USB ${hex4(e.usb.vid)}:${hex4(e.usb.pid)})` : "";
+                return e.how === "detected" ? `detected the board on ${e.path}${usb}` : undefined;
+              }
               case "connected":
                 return `connected to ${e.chip} on ${e.port} (${e.reset})`;
               case "loader":

@@ -2,6 +2,7 @@
 import type { TargetName } from "../targets.js";
 
 export type FlashEvent =
+  | { event: "port"; path: string; how: "given" | "detected"; usb?: { vid: number; pid: number } }
   | { event: "connecting"; attempt: number; attempts: number; reset: string }
   | { event: "warning"; message: string }
   | { event: "connected"; port: string; reset: string; chip: TargetName; secureDownloadMode: boolean }

@@ -3,6 +3,7 @@
  * port is touched), open the port, run the session, close the port.
  */
 import { RsagenError } from "../errors.js";
+import { resolvePort } from "../serial/ports.js";
 import { openTransport } from "../serial/transport.js";
 import { chooseBuildDir } from "./build-dir.js";
 import { planFromBuildDir } from "./manifest-plan.js";
@@ -19,8 +20,17 @@ export interface RunFlashOptions extends Omit<FlashOptions, "stubPath"> {
   configBuildDir?: string | undefined;
   target?: string | undefined;
   cwd: string;
-  /** Finds a port when none was given (src/serial port discovery). */
-  discoverPort?: () => Promise<string>;
+  /**
+   * Resolves the port: the explicit one (with its USB identity when discovery knows it), else the
+   * one board found by USB VID/PID (src/serial/ports.ts; none or several -> E_NO_PORT listing the
+   * candidates). Tests pass resolvePort bound to a fake sysfs tree.
+   */
+  discoverPort?: (explicit: string | undefined) => Promise<ResolvedPort>;
+}
+
+export interface ResolvedPort {
+  path: string;
+  usb?: { vid: number; pid: number } | undefined;
 }
 
 export async function runFlash(o: RunFlashOptions): Promise<FlashResult & { buildDir: string }> {
@@ -33,15 +43,18 @@ export async function runFlash(o: RunFlashOptions): Promise<FlashResult & { buil
       "pass the build folder of that target with --build-dir",
     );
   }
-  const spec = o.port ?? (o.discoverPort ? await o.discoverPort() : undefined);
-  if (!spec) {
-    throw new RsagenError(
-      "E_NO_PORT",
-      "no serial port given",
-      "pass --port /dev/ttyUSB0 (or rfc2217://host:port), or set ESPPORT",
-    );
-  }
-  const transport = await openTransport(spec, { baud: ROM_BAUD });
+  const resolved = await (o.discoverPort ?? ((p) => resolvePort(p)))(o.port);
+  o.onEvent?.({
+    event: "port",
+    path: resolved.path,
+    how: o.port === undefined ? "detected" : "given",
+    ...(resolved.usb ? { usb: resolved.usb } : {}),
+  });
+  // The USB identity picks the reset strategy (USB-Serial-JTAG first for 303a:1001, see reset.ts).
+  const transport = await openTransport(resolved.path, {
+    baud: ROM_BAUD,
+    ...(resolved.usb ? { usb: resolved.usb } : {}),
+  });
   try {
     const stubPath = o.stub ? (await import("./stub-path.js")).stubPath : undefined;
     const result = await flashBoard(transportPort(transport), plan, {

@@ -2,16 +2,15 @@
  * `rsagen flash` as a user runs it (compiled CLI), against the virtual board over RFC 2217:
  * --json events and result, exit codes for chip mismatch, missing manifest and no port.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeFlasherArgs, sha256, writeManifest } from "../../src/build/manifest.js";
 import { startBoard } from "../../src/sim/board.js";
 import type { TargetName } from "../../src/targets.js";
-import { CLI, jsonLines } from "../helpers/run-cli.js";
-import { buildFiles } from "./helpers/images.js";
+import { jsonLines } from "../helpers/run-cli.js";
+import { makeBuildDir } from "./helpers/build-dir.js";
+import { runCliAsync } from "./helpers/cli.js";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -19,66 +18,12 @@ afterAll(() => {
 });
 
 function buildDir(target: TargetName): string {
-  const dir = mkdtempSync(join(tmpdir(), "rsagen-flash-"));
+  const dir = makeBuildDir(target);
   dirs.push(dir);
-  const files = buildFiles(target, 20_000);
-  const roles = files.map((f) => {
-    writeFileSync(join(dir, f.name), f.data);
-    return {
-      role: f.role as "bootloader" | "partition-table" | "app",
-      offset: f.offset,
-      path: f.name,
-      data: f.data,
-    };
-  });
-  const flash = { mode: "dio", size: "4MB", freq: "40m" };
-  writeFileSync(
-    join(dir, "flasher_args.json"),
-    JSON.stringify(makeFlasherArgs({ target, flash, files: roles })),
-  );
-  const app = roles.find((r) => r.role === "app")!;
-  writeManifest(dir, {
-    schema: 1,
-    kind: "host",
-    target,
-    toggles: { hwMpi: true, cryptoExtra: true, inlineKeygen: false },
-    projectName: "rsagen",
-    version: "test",
-    idfVersion: "host",
-    builtAt: new Date().toISOString(),
-    flash,
-    files: roles.map((r) => ({
-      role: r.role,
-      offset: r.offset,
-      path: r.path,
-      size: r.data.length,
-      sha256: sha256(r.data),
-    })),
-    app: {
-      imageSize: app.data.length,
-      partitionName: "factory",
-      partitionOffset: 0x10000,
-      partitionSize: 0x180000,
-      freeBytes: 0x180000 - app.data.length,
-      freePercent: 90,
-    },
-  });
   return dir;
 }
 
-function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.ESPPORT;
-    delete env.ESPBAUD;
-    const p = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = runCliAsync;
 
 describe("rsagen flash (CLI)", () => {
   it("flashes with --json progress and result, then refuses another chip with exit 14", async () => {
@@ -107,7 +52,9 @@ describe("rsagen flash (CLI)", () => {
     const a = await run(["flash", "--port", "rfc2217://127.0.0.1:1", "--build-dir", empty]);
     expect(a.status).toBe(25);
     expect(a.stderr).toMatch(/rsagen\.json/);
+    // No --port/ESPPORT: discovery by USB VID/PID finds no board here (exit 10, hint --port).
     const b = await run(["flash", "--build-dir", buildDir("esp32")]);
     expect(b.status).toBe(10);
+    expect(b.stderr).toMatch(/--port/);
   });
 });
