@@ -121,7 +121,11 @@ export async function writeFilesAtomically(
   const temps: string[] = [];
   const placed: string[] = [];
   try {
-    for (const f of files) temps.push(await writeTemp(f));
+    // Written side by side: the fsyncs overlap (this is on the done -> files critical path).
+    const written = await Promise.allSettled(files.map((f) => writeTemp(f)));
+    for (const w of written) if (w.status === "fulfilled") temps.push(w.value);
+    const failed = written.find((w) => w.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     for (const [i, f] of files.entries()) {
       await hooks.beforeMove?.(i);
       try {
