@@ -114,6 +114,14 @@ export function registerKeygen(program: Command): void {
     });
 }
 
+/** 45 ms, 1.2 s, 3 min 05 s: board times span four orders of magnitude. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+}
+
 type Outcomes = Awaited<ReturnType<typeof import("../keygen/multi.js").keygenOnPorts>>;
 type KeygenEvent = import("../keygen/job.js").KeygenEvent;
 
@@ -125,7 +133,7 @@ function reportOutcomes(out: Output, outcomes: Outcomes): void {
     const r = o.result;
     out.result({ port: o.port, ...r }, () =>
       [
-        `${r.bits}-bit RSA key generated on ${o.port} (${r.target}) in ${(r.deviceElapsedMs / 1000).toFixed(1)} s, verified`,
+        `${r.bits}-bit RSA key generated on ${o.port} (${r.target}) in ${formatDuration(r.deviceElapsedMs)}, verified`,
         ...(r.files.privatePath ? [`  private: ${r.files.privatePath}`] : []),
         `  public:  ${r.files.publicPath}`,
         `  fingerprint: ${r.fingerprint}`,
@@ -175,10 +183,7 @@ class ProgressView {
         this.out.debug(`${tag}| ${ev.line}`);
         return;
       case "progress":
-        this.state.set(
-          port,
-          `${(ev.elapsedMs / 1000).toFixed(1)} s, ${ev.rngCalls} RNG calls${this.hb(port)}`,
-        );
+        this.state.set(port, `${formatDuration(ev.elapsedMs)}, ${ev.rngCalls} RNG calls${this.hb(port)}`);
         this.out.event(kind, data);
         this.draw();
         return;
@@ -213,7 +218,8 @@ class ProgressView {
         this.out.event(
           kind,
           data,
-          () => `${tag}done on the board after ${(ev.elapsedMs / 1000).toFixed(1)} s; reading back`,
+          () =>
+            `${tag}done on the board after ${formatDuration(ev.elapsedMs)} (${ev.rngCalls} RNG calls); reading back`,
         );
         return;
       case "cancelling":

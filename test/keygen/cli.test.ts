@@ -137,3 +137,58 @@ describe("rsagen keygen (CLI, --json) against fake boards", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 });
+
+describe("keygen CLI details", () => {
+  it("takes the global --port before the command (as quickstart.sh writes it)", async () => {
+    const a = await FakeBoard.start();
+    boards.push(a);
+    const dir = mkdtempSync(join(tmpdir(), "rsagen-cli-"));
+    dirs.push(dir);
+    const { lines, exitCode } = await cli([
+      "--json",
+      "--port",
+      a.url,
+      "keygen",
+      "--bits",
+      "1024",
+      "-o",
+      dir,
+      "--public-only",
+    ]);
+    expect(exitCode).toBe(0);
+    const res = lines.at(-1)!.result as { files: { privatePath?: string; publicPath: string } };
+    expect(res.files.privatePath).toBeUndefined();
+    expect(readdirSync(dir)).toHaveLength(1);
+    // --public-only still frees (zeroizes) the key on the board.
+    expect(a.releases).toHaveLength(1);
+  });
+
+  it("repeatedPorts collects every -p/--port form", async () => {
+    const { repeatedPorts } = await import("../../src/cli/keygen.js");
+    expect(
+      repeatedPorts([
+        "node",
+        "rsagen",
+        "-p",
+        "a",
+        "keygen",
+        "--port",
+        "b",
+        "--port=c",
+        "-pd",
+        "--",
+        "--port",
+        "x",
+      ]),
+    ).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("formats durations from milliseconds to minutes", async () => {
+    const { formatDuration } = await import("../../src/cli/keygen.js");
+    expect([formatDuration(45.4), formatDuration(1234), formatDuration(185_000)]).toEqual([
+      "45 ms",
+      "1.2 s",
+      "3 min 05 s",
+    ]);
+  });
+});
