@@ -129,6 +129,7 @@ int main(int argc, char **argv)
         .wdt_timeout_ms = wdt_ms,
         .cores = TARGETS[s_target_index].cores,
         .heap_bytes = heap_bytes,
+        .main_task_name = "cmd_loop", /* the device runs the loop in its task of that name */
         .fixed_seed = (seed != NULL && *seed != '\0') ? seed : NULL,
         .console_write = console_log_sink,
     };

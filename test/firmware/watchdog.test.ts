@@ -30,7 +30,7 @@ describe("inline negative control", () => {
         expect(fw.text).toMatch(/E \(\d+\) task_wdt: Task watchdog got triggered/);
         const idle = target === "esp32" ? "IDLE0" : "IDLE";
         expect(fw.text).toContain(`task_wdt:  - ${idle} (CPU 0)`);
-        expect(fw.text).toContain("task_wdt: CPU 0: main"); // the command loop was hogging core 0
+        expect(fw.text).toContain("task_wdt: CPU 0: cmd_loop"); // the command loop hogged core 0
         expect(fw.frames.some((f) => f.type === T.DONE)).toBe(false);
       } finally {
         fw.kill();

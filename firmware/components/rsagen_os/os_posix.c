@@ -498,7 +498,7 @@ void os_posix_init(const os_posix_config_t *cfg)
     if (g_cfg.cores > 2) g_cfg.cores = 2;
     if (g_cfg.fixed_seed != NULL) os_posix_reseed(g_cfg.fixed_seed);
     pthread_mutex_lock(&g_mu);
-    t_slot = claim_slot("main", 0);
+    t_slot = claim_slot(g_cfg.main_task_name != NULL ? g_cfg.main_task_name : "main", 0);
     g_last_feed_us = wdt_clock_us();
     g_window_start_us = g_last_feed_us;
     pthread_mutex_unlock(&g_mu);

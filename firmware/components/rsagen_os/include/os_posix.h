@@ -26,6 +26,7 @@ typedef struct {
     uint32_t wdt_timeout_ms; /* 0: watchdog off */
     int cores;               /* 1 or 2: one emulated IDLE task per core */
     size_t heap_bytes;       /* emulated heap budget for os_malloc; 0 = unlimited */
+    const char *main_task_name; /* name of the calling thread's emulated task (NULL: "main") */
     const char *fixed_seed;  /* non-NULL: deterministic entropy derived from this string (benchmarks) */
     /* Writes one complete console chunk (log line); must be safe to call from any thread. */
     void (*console_write)(const uint8_t *bytes, size_t len);
