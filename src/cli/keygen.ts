@@ -84,8 +84,12 @@ export function registerKeygen(program: Command): void {
       }
       const { keygenOnPorts } = await import("../keygen/multi.js");
       const ac = new AbortController();
-      const onSigint = () => ac.abort();
-      process.once("SIGINT", onSigint);
+      // First Ctrl-C: cancel the jobs on the boards and wait for their confirmation. Second: quit.
+      const onSigint = () => {
+        if (ac.signal.aborted) process.exit(130);
+        ac.abort();
+      };
+      process.on("SIGINT", onSigint);
       const view = new ProgressView(out, ports);
       try {
         const outcomes = await keygenOnPorts(
@@ -167,6 +171,7 @@ function reportOutcomes(out: Output, outcomes: Outcomes): void {
 /** Per-board progress: transient status on a TTY, JSON event lines under --json. */
 class ProgressView {
   private readonly state = new Map<string, string>();
+  private readonly lastLine = new Map<string, number>();
   constructor(
     private readonly out: Output,
     private readonly ports: string[],
@@ -184,7 +189,13 @@ class ProgressView {
         return;
       case "progress":
         this.state.set(port, `${formatDuration(ev.elapsedMs)}, ${ev.rngCalls} RNG calls${this.hb(port)}`);
-        this.out.event(kind, data);
+        // A line every 10 s as well, so a log (no TTY, no live progress) shows the board is alive.
+        this.out.event(kind, data, () => {
+          const now = performance.now();
+          if (now - (this.lastLine.get(port) ?? 0) < 10_000) return undefined;
+          this.lastLine.set(port, now);
+          return `${tag}${this.state.get(port)}`;
+        });
         this.draw();
         return;
       case "heartbeat":

@@ -159,6 +159,13 @@ export async function runKeygen(
     });
   }
   const connectMs = performance.now() - t0;
+  if (opts.signal?.aborted) {
+    throw new RsagenError(
+      "E_KEYGEN_FAILED",
+      "interrupted before the job started; nothing was written",
+      "run keygen again",
+    );
+  }
 
   let jobId: number;
   try {

@@ -65,6 +65,14 @@ describe("runKeygen against a fake board over RFC 2217", () => {
     expect(r.board.cancels).toHaveLength(1);
   });
 
+  it("an interrupt before KEYGEN starts nothing on the board", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const r = await run({}, { signal: ac.signal });
+    expect(r.error?.code).toBe("E_KEYGEN_FAILED");
+    expect(r.board.requests).not.toContain(0x03);
+  });
+
   it.each(["running", "done"] as const)(
     "refuses a busy board (job %s) with E_DEVICE_BUSY and leaves its job alone",
     async (state) => {
