@@ -14,7 +14,14 @@ import { keygenOnPorts } from "../../src/keygen/multi.js";
 import { openTransport } from "../../src/serial/transport.js";
 import type { Board, BoardFaults } from "../../src/sim/index.js";
 import { opensslCheck } from "../keys/fixtures.js";
-import { bootBoard, buildFirmware, erasedFlash, type Firmware, tempDir } from "./sim-fixture.js";
+import {
+  bootBoard,
+  buildFirmware,
+  erasedFlash,
+  type Firmware,
+  foreignFirmware,
+  tempDir,
+} from "./sim-fixture.js";
 
 const work = tempDir("rsagen-keygen-e2e-");
 let fw: Firmware;
@@ -204,6 +211,14 @@ describe("keygen on the virtual board (host firmware, mbedtls)", () => {
     const o = await keygenOn(board, { bootWaitMs: 3000 });
     expect(o.error?.code).toBe("E_NO_FIRMWARE");
     expect(o.error?.message).toMatch(/unflashed/);
+    expect(readdirSync(o.dir)).toEqual([]);
+  }, 60_000);
+
+  it("another project's app on the board: E_FOREIGN_FIRMWARE, nothing written", async () => {
+    const board = await start(foreignFirmware(work.dir, "esp32c3"));
+    const o = await keygenOn(board, { bootWaitMs: 3000 });
+    expect(o.error?.code).toBe("E_FOREIGN_FIRMWARE");
+    expect(o.error?.exitCode).toBe(39);
     expect(readdirSync(o.dir)).toEqual([]);
   }, 60_000);
 });
