@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { z } from "zod";
-import { RsagenError } from "../errors.js";
 import { contextFor } from "./context.js";
 import { bitsSchema, exponentSchema, parseOption, portSchema, timeoutSchema } from "./options.js";
 import type { Output } from "./output.js";
@@ -68,7 +67,8 @@ export function registerKeygen(program: Command): void {
       for (const p of localPorts) parseOption(portSchema, p, "--port");
 
       const { detectBoardPorts } = await import("../keygen/ports.js");
-      const ports = raw.all
+      // No port named: --all takes every board found, otherwise the one board (as rsagen flash).
+      let ports = raw.all
         ? await detectBoardPorts()
         : localPorts.length
           ? localPorts
@@ -76,11 +76,8 @@ export function registerKeygen(program: Command): void {
             ? [settings.port]
             : [];
       if (ports.length === 0) {
-        throw new RsagenError(
-          "E_NO_PORT",
-          "no port given",
-          "pass --port /dev/ttyUSB0 (repeatable), --all, or set ESPPORT",
-        );
+        const { resolvePort } = await import("../serial/ports.js");
+        ports = [(await resolvePort(undefined)).path];
       }
       const { keygenOnPorts } = await import("../keygen/multi.js");
       const ac = new AbortController();

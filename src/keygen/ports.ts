@@ -1,29 +1,22 @@
 /**
- * Ports for `--all`: USB serial devices with the vendor ids of the bridges found on ESP32 boards
- * (Silicon Labs CP210x 0x10C4, WCH CH34x 0x1A86, FTDI 0x0403) and Espressif's native USB (0x303A,
- * see src/targets.ts nativeUsb).
+ * Ports for `keygen --all`: every serial port on a known USB-UART bridge or ESP native USB, as
+ * the serial engineer's discovery annotates them (src/serial/ports.ts, USB_BRIDGES in src/targets.ts).
  */
 import { RsagenError } from "../errors.js";
+import { describeCandidate, type ListOptions, listPorts } from "../serial/ports.js";
 
-export const BOARD_USB_VIDS = [0x10c4, 0x1a86, 0x0403, 0x303a] as const;
-
-export async function detectBoardPorts(): Promise<string[]> {
-  const { SerialPort } = await import("serialport");
-  const list = await SerialPort.list();
-  const ports = list
-    .filter(
-      (p) => p.vendorId !== undefined && BOARD_USB_VIDS.includes(Number.parseInt(p.vendorId, 16) as never),
-    )
-    .map((p) => p.path)
-    .sort();
-  if (ports.length === 0) {
+export async function detectBoardPorts(options: ListOptions = {}): Promise<string[]> {
+  const all = await listPorts(options);
+  const boards = all.filter((c) => c.bridge !== undefined).map((c) => c.path);
+  if (boards.length === 0) {
+    const listing = all.length ? all.map(describeCandidate).join(", ") : "none";
     throw new RsagenError(
       "E_NO_PORT",
-      "--all found no ESP32 board on USB",
-      "plug a board in, or name ports with --port",
+      `--all found no ESP32 board (serial ports: ${listing})`,
+      "plug a board in, or name ports with --port (repeatable)",
     );
   }
-  return ports;
+  return boards;
 }
 
 /** A short, file-name-safe label for a port: /dev/ttyUSB0 -> ttyUSB0, rfc2217://h:4000 -> h-4000. */

@@ -192,3 +192,22 @@ describe("keygen CLI details", () => {
     ]);
   });
 });
+
+describe("port discovery for keygen", () => {
+  it("--all with no board on USB is E_NO_PORT listing what was found", async () => {
+    const { detectBoardPorts } = await import("../../src/keygen/ports.js");
+    const sys = mkdtempSync(join(tmpdir(), "rsagen-sys-"));
+    dirs.push(sys);
+    await expect(detectBoardPorts({ sysRoot: sys, devRoot: sys })).rejects.toMatchObject({
+      code: "E_NO_PORT",
+      message: expect.stringMatching(/no ESP32 board \(serial ports: none\)/),
+    });
+  });
+
+  it("labels ports for file names", async () => {
+    const { portLabel } = await import("../../src/keygen/ports.js");
+    expect(portLabel("/dev/ttyUSB0")).toBe("ttyUSB0");
+    expect(portLabel("rfc2217://127.0.0.1:4000")).toBe("127.0.0.1-4000");
+    expect(portLabel("COM3")).toBe("COM3");
+  });
+});
