@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { RsagenError } from "../errors.js";
 import { contextFor } from "./context.js";
 
 const FEATURE_NAMES = ["crypto-extra", "hw-mpi", "inline-keygen", "host-build", "download-reboot"];
@@ -12,11 +11,11 @@ export function registerInfo(program: Command): void {
     .option("--reset", "reset the board first (also clears a key job left behind)")
     .action(async (raw: { reset?: boolean }, cmd: Command) => {
       const { settings, out } = contextFor(cmd);
-      if (!settings.port)
-        throw new RsagenError("E_NO_PORT", "no port given", "pass --port /dev/ttyUSB0 or set ESPPORT");
+      // No --port: the one board found on USB (E_NO_PORT for none or several), as rsagen flash does.
+      const port = settings.port ?? (await (await import("../serial/ports.js")).resolvePort(undefined)).path;
       const { openBoard } = await import("../keygen/session.js");
       const { connectBoard, slowMbedtls } = await import("../keygen/connect.js");
-      const s = await openBoard(settings.port, settings.baud ?? 115200);
+      const s = await openBoard(port, settings.baud ?? 115200);
       try {
         const { info, reset } = await connectBoard(s.board, { forceReset: Boolean(raw.reset) }, (ev) => {
           if (ev.kind === "boot-log") out.debug(`| ${ev.line}`);
@@ -27,7 +26,7 @@ export function registerInfo(program: Command): void {
             `${info.mbedtlsVersion}: RSA keygen is about 10x slower on MCUs since Mbed TLS 3.6.7 (Mbed-TLS/mbedtls#10830)`,
           );
         }
-        out.result({ port: settings.port, reset, ...info, featureNames: features }, () =>
+        out.result({ port, reset, ...info, featureNames: features }, () =>
           [
             `firmware:  rsagen ${info.firmwareVersion} (protocol v${info.protoVersion})`,
             `target:    ${info.target}`,

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { RsagenError } from "../errors.js";
 import { contextFor } from "./context.js";
 
 /** Ctrl-] (as in telnet and idf.py monitor) and Ctrl-C end the monitor. */
@@ -13,11 +12,11 @@ export function registerMonitor(program: Command): void {
     .option("--no-reset", "attach without resetting the board")
     .action(async (raw: { raw?: boolean; reset: boolean }, cmd: Command) => {
       const { settings, out } = contextFor(cmd);
-      if (!settings.port)
-        throw new RsagenError("E_NO_PORT", "no port given", "pass --port /dev/ttyUSB0 or set ESPPORT");
+      // No --port: the one board found on USB (E_NO_PORT for none or several), as rsagen flash does.
+      const port = settings.port ?? (await (await import("../serial/ports.js")).resolvePort(undefined)).path;
       const { openTransport } = await import("../serial/transport.js");
       const { startMonitor } = await import("../keygen/monitor.js");
-      const t = await openTransport(settings.port, { baud: settings.baud ?? 115200 });
+      const t = await openTransport(port, { baud: settings.baud ?? 115200 });
       const stdout = process.stdout;
       const mon = await startMonitor(t, { reset: raw.reset }, (item) => {
         if (out.json) {
@@ -32,7 +31,7 @@ export function registerMonitor(program: Command): void {
             raw.raw ? `${Buffer.from(item.raw).toString("hex")}\n` : `\x1b[2m${item.text}\x1b[0m\n`,
           );
       });
-      out.info(`--- rsagen monitor on ${settings.port} (Ctrl-] or Ctrl-C exits) ---`);
+      out.info(`--- rsagen monitor on ${port} (Ctrl-] or Ctrl-C exits) ---`);
       await new Promise<void>((resolve) => {
         const stdin = process.stdin;
         const finish = () => {
