@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { encodeFrame } from "../../src/device/frame.js";
 import { buildFirmware } from "./fw-build.js";
 import { errorCode, FwProcess, keygenPayload, readPart, T, u32 } from "./fw-process.js";
@@ -11,6 +11,11 @@ import { verifyRsaKeyPair } from "./verify-key.js";
 
 const RESP = 0x80;
 const ERR = { UNKNOWN_TYPE: 1, BAD_ARGS: 2, BUSY: 3, UNSUPPORTED: 5, VERSION: 9 };
+
+// Build the variants up front (hook timeout 120 s), not inside a test's own time budget.
+beforeAll(() => {
+  for (const v of ["normal", "asan", "nocrypto"] as const) buildFirmware(v);
+});
 
 function start(variant: "normal" | "asan" | "nocrypto", target = "esp32c3", extra: string[] = []): FwProcess {
   return new FwProcess(join(buildFirmware(variant), "rsagen-fw"), ["--target", target, ...extra], {

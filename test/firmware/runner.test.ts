@@ -4,12 +4,15 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFirmware } from "./fw-build.js";
 import { verifyRsaKeyPair } from "./verify-key.js";
 
 const outDir = mkdtempSync(join(tmpdir(), "rsagen-fw-keys-"));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+beforeAll(() => {
+  for (const v of ["normal", "asan", "nocrypto"] as const) buildFirmware(v);
+});
 
 function runRunner(
   dir: string,

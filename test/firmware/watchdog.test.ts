@@ -2,10 +2,15 @@
 // the command loop, the original bug) trips it every time, and the threaded job, on the same keys
 // and on 100 random ones, never does.
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { buildFirmware } from "./fw-build.js";
 import { FwProcess, keygenPayload, readPart, T, u32 } from "./fw-process.js";
 import { verifyRsaKeyPair } from "./verify-key.js";
+
+beforeAll(() => {
+  buildFirmware("inline");
+  buildFirmware("normal");
+});
 
 const WDT_MS = "100";
 // Fixed seeds (RSAGEN_FW_SEED) make the workload reproducible: each of these 4096-bit keys needs
