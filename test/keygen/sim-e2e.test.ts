@@ -110,6 +110,14 @@ describe("keygen on the virtual board (host firmware, mbedtls)", () => {
     180_000,
   );
 
+  it("a requested exponent (3) is what the board generates and the verifier checks", async () => {
+    const board = await start(fw);
+    const o = await keygenOn(board, { bits: 2048, exponent: 3 });
+    expect(o.error).toBeUndefined();
+    expect(o.result!.exponent).toBe(3);
+    expect(opensslCheck(o.result!.files.privatePath!)).toMatch(/Key is valid/);
+  }, 120_000);
+
   it("reports progress and a heartbeat while the board works", async () => {
     const board = await start(fw);
     const o = await keygenOn(board, { bits: 4096, heartbeatMs: 40 });
