@@ -28,7 +28,13 @@ base.sort((a, b) => a - b);
 const result = {
   name: "cli-startup",
   metrics: [
-    { name: "rsagen --help median", value: +median.toFixed(1), unit: "ms", target: "<= 150", pass: median <= 150 },
+    {
+      name: "rsagen --help median",
+      value: +median.toFixed(1),
+      unit: "ms",
+      target: "<= 150",
+      pass: median <= 150,
+    },
     { name: "rsagen --help p90", value: +q(0.9).toFixed(1), unit: "ms" },
     { name: "node -e 0 median (baseline)", value: +base[5].toFixed(1), unit: "ms" },
     { name: "overhead over bare node", value: +(median / base[5]).toFixed(2), unit: "x" },

@@ -5,7 +5,7 @@
 // bench/results/<name>.json shaped { name, metrics: [{ name, value, unit, target?, pass? }], ... }.
 // Usage: npm run bench [-- name ...]   (names filter which benchmarks run)
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -25,7 +25,9 @@ for (const name of scripts) {
   rmSync(out, { force: true });
   process.stderr.write(`bench: ${name} ...\n`);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [`${benchDir}${name}.mjs`], { stdio: ["ignore", "inherit", "inherit"] });
+  const r = spawnSync(process.execPath, [`${benchDir}${name}.mjs`], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   const seconds = (Date.now() - t0) / 1000;
   const ok = r.status === 0 && existsSync(out);
   runs.push({ name, ok, seconds, exit: r.status });

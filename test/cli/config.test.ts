@@ -8,7 +8,10 @@ import { runCli } from "../helpers/run-cli.js";
 
 function projectWith(config: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), "rsagen-config-"));
-  writeFileSync(join(dir, "rsagen.config.json"), typeof config === "string" ? config : JSON.stringify(config));
+  writeFileSync(
+    join(dir, "rsagen.config.json"),
+    typeof config === "string" ? config : JSON.stringify(config),
+  );
   return dir;
 }
 
@@ -17,7 +20,12 @@ describe("settings precedence: CLI > env > config file", () => {
 
   it("uses the config file when nothing else is given", () => {
     const s = resolveSettings({}, {}, dir);
-    expect([s.port, s.portSource, s.baud, s.baudSource]).toEqual(["/dev/ttyFILE", "config", 230400, "config"]);
+    expect([s.port, s.portSource, s.baud, s.baudSource]).toEqual([
+      "/dev/ttyFILE",
+      "config",
+      230400,
+      "config",
+    ]);
   });
 
   it("environment beats the config file", () => {
@@ -26,8 +34,17 @@ describe("settings precedence: CLI > env > config file", () => {
   });
 
   it("the command line beats both", () => {
-    const s = resolveSettings({ port: "rfc2217://127.0.0.1:4000", baud: "921600" }, { ESPPORT: "/dev/ttyENV" }, dir);
-    expect([s.port, s.portSource, s.baud, s.baudSource]).toEqual(["rfc2217://127.0.0.1:4000", "cli", 921600, "cli"]);
+    const s = resolveSettings(
+      { port: "rfc2217://127.0.0.1:4000", baud: "921600" },
+      { ESPPORT: "/dev/ttyENV" },
+      dir,
+    );
+    expect([s.port, s.portSource, s.baud, s.baudSource]).toEqual([
+      "rfc2217://127.0.0.1:4000",
+      "cli",
+      921600,
+      "cli",
+    ]);
   });
 
   it("without any source, nothing is set", () => {

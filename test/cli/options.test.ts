@@ -5,8 +5,16 @@ import { jsonLines, runCli } from "../helpers/run-cli.js";
 // These run the real compiled CLI in a child process: exit statuses and stderr are what a user sees.
 describe("option validation", () => {
   const cases: Array<{ args: string[]; message: RegExp; hint: RegExp }> = [
-    { args: ["build", "--target", "esp8266"], message: /--target: unknown target 'esp8266'/, hint: /esp32c3/ },
-    { args: ["keygen", "--bits", "1000"], message: /--bits: bits must be between 1024 and 4096/, hint: /--bits 2048/ },
+    {
+      args: ["build", "--target", "esp8266"],
+      message: /--target: unknown target 'esp8266'/,
+      hint: /esp32c3/,
+    },
+    {
+      args: ["keygen", "--bits", "1000"],
+      message: /--bits: bits must be between 1024 and 4096/,
+      hint: /--bits 2048/,
+    },
     { args: ["keygen", "--bits", "2049"], message: /multiple of 8/, hint: /multiple of 8/ },
     { args: ["keygen", "--bits", "two"], message: /--bits must be an integer, got 'two'/, hint: /2048/ },
     { args: ["keygen", "--exponent", "4"], message: /exponent must be odd/, hint: /65537/ },
