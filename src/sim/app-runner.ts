@@ -1,7 +1,9 @@
 /**
  * Runs the host executable found in flash as the board's application (contract C2): exactly the
  * flashed bytes, written to a private temp file (dir 0700, file 0700), started as
- * `<exe> --target <t> [--wdt-ms N]` with stdin/stdout as the console UART. Removed again on exit.
+ * `<exe> --target <t> [--wdt-ms N] --reset-reason R` with stdin/stdout as the console UART (R is the
+ * esp_reset_reason_t the firmware reports, as esp_reset_reason() would on the chip). Removed again
+ * on exit.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -22,20 +24,33 @@ export interface RunningApp {
   readonly exited: Promise<AppExit>;
 }
 
-export function startApp(
-  exe: Uint8Array,
-  target: TargetName,
-  wdtMs: number | undefined,
-  onOutput: (bytes: Uint8Array) => void,
-): RunningApp {
+export interface AppOptions {
+  target: TargetName;
+  wdtMs?: number;
+  /** esp_reset_reason_t value (1 power-on, 3 software, 4 panic, 6 task watchdog). */
+  resetReason: number;
+  /** Extra environment (e.g. RSAGEN_FW_SEED for reproducible keys in tests and benchmarks). */
+  env?: Record<string, string>;
+}
+
+export function startApp(exe: Uint8Array, o: AppOptions, onOutput: (bytes: Uint8Array) => void): RunningApp {
   const dir = mkdtempSync(join(tmpdir(), "rsagen-sim-app-"));
   const path = join(dir, "rsagen-fw");
   writeFileSync(path, exe, { mode: 0o700 });
-  const args = ["--target", target, ...(wdtMs !== undefined ? ["--wdt-ms", String(wdtMs)] : [])];
+  const args = [
+    "--target",
+    o.target,
+    ...(o.wdtMs !== undefined ? ["--wdt-ms", String(o.wdtMs)] : []),
+    "--reset-reason",
+    String(o.resetReason),
+  ];
   let child: ChildProcess;
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   try {
-    child = spawn(path, args, { stdio: ["pipe", "pipe", "inherit"] });
+    child = spawn(path, args, {
+      stdio: ["pipe", "pipe", "inherit"],
+      env: o.env ? { ...process.env, ...o.env } : process.env,
+    });
   } catch (err) {
     cleanup();
     throw err;

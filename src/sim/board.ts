@@ -60,7 +60,17 @@ export interface BoardOptions {
   faults?: BoardFaults;
   /** Pause before a failed boot retries (a real chip loops immediately; this keeps logs readable). */
   bootRetryMs?: number;
+  /** Extra environment of the host firmware process (e.g. RSAGEN_FW_SEED: reproducible keys). */
+  appEnv?: Record<string, string>;
 }
+
+/**
+ * esp_reset_reason_t values (IDF esp_system.h) the app is told after each kind of reset, as
+ * esp_reset_reason() computes them on the chip: a CPU software reset reports the hint the panic
+ * handler or task watchdog stored (ESP_RST_PANIC, ESP_RST_TASK_WDT), else ESP_RST_SW; a power-on
+ * or EN reset reports ESP_RST_POWERON (IDF esp_system/port/soc/<chip>/reset_reason.c).
+ */
+export const ESP_RST = { POWERON: 1, SW: 3, PANIC: 4, TASK_WDT: 6 } as const;
 
 export interface BoardEvents {
   state: [state: ChipState, detail?: string];
@@ -301,14 +311,18 @@ export class Board extends EventEmitter<BoardEvents> {
     this.later(this.opts.faults?.powerOffMs ?? 200, () => this.powerOn());
   }
 
-  private restart(reason: "software" | "system", download = this.strapDownload()): void {
+  private restart(reason: "software" | "system", download = this.strapDownload(), appReason?: number): void {
     this.stopChip();
-    this.startChip(reason, download);
+    this.startChip(reason, download, appReason);
   }
 
   // ------------------------------------------------------------ chip
 
-  private startChip(reason: "poweron" | "software" | "system", download: boolean): void {
+  private startChip(
+    reason: "poweron" | "software" | "system",
+    download: boolean,
+    appReason: number = reason === "poweron" ? ESP_RST.POWERON : ESP_RST.SW,
+  ): void {
     if (this.closed) return;
     const g = ++this.gen;
     if (download) {
@@ -339,9 +353,18 @@ export class Board extends EventEmitter<BoardEvents> {
     }
     let app: RunningApp;
     try {
-      app = startApp(exe, this.target.name, this.opts.wdtMs, (b) => {
-        if (g === this.gen) this.tx(b);
-      });
+      app = startApp(
+        exe,
+        {
+          target: this.target.name,
+          wdtMs: this.opts.wdtMs,
+          resetReason: appReason,
+          ...(this.opts.appEnv ? { env: this.opts.appEnv } : {}),
+        },
+        (b) => {
+          if (g === this.gen) this.tx(b);
+        },
+      );
     } catch (err) {
       this.tx(new TextEncoder().encode(`E (300) sim: cannot start the app: ${(err as Error).message}\r\n`));
       this.setState("halted", "app failed to start");
@@ -354,10 +377,12 @@ export class Board extends EventEmitter<BoardEvents> {
       this.app = undefined;
       // Contract C2: 3 reboot, 4 reboot into download mode, 5 task watchdog, 6 panic; a crash of
       // the host process (signal) is a panic too. 0 = the console was closed: the chip idles.
+      // All of them end in esp_restart_noos(): a CPU software reset (rst:0xc) with the reason hint.
       if (e.code === 4) return this.restart("software", true);
       if (e.code === 3 || e.code === 5 || e.code === 6 || e.signal !== null || (e.code ?? 0) > 0) {
+        const hint = e.code === 3 ? ESP_RST.SW : e.code === 5 ? ESP_RST.TASK_WDT : ESP_RST.PANIC;
         this.later(10, () => {
-          if (g === this.gen) this.restart("software", false);
+          if (g === this.gen) this.restart("software", false, hint);
         });
         return;
       }

@@ -32,12 +32,47 @@ export interface BootResult {
 const hx = (n: number) => `0x${n.toString(16)}`;
 const h8 = (n: number) => n.toString(16).padStart(8, "0");
 
-/** "rst:" line reset reasons as each ROM prints them. */
+/**
+ * "rst:" line reset reasons as each ROM prints them. All five chips report 0x1 for power-on/EN,
+ * 0x3 for a software reset of the digital system (bootloader_reset() after a failed boot) and 0xc
+ * (RESET_REASON_CPU0_SW) after esp_restart_noos(), which every panic, task-watchdog panic
+ * (CONFIG_ESP_TASK_WDT_PANIC=y -> abort() -> panic handler -> esp_restart_noos) and esp_restart()
+ * ends in: IDF v5.x components/esp_system/port/soc/<chip>/system_internal.c calls
+ * esp_rom_software_reset_cpu(0). The names differ per ROM, as seen in real boot logs:
+ * ESP32 "SW_CPU_RESET"/"SW_RESET"; S2, S3, C3 "RTC_SW_CPU_RST"/"RTC_SW_SYS_RST"; C6 "SW_CPU"/
+ * "LP_SW_HPSYS" (e.g. espressif/esp-idf#10247, espressif/arduino-esp32#6604 and #10085,
+ * luar123/zigbee_esphome#15, esp32.com t=23460).
+ */
 function resetText(t: TargetInfo, reason: ResetReason): string {
   if (reason === "poweron") return t.name === "esp32" ? "0x1 (POWERON_RESET)" : "0x1 (POWERON)";
-  // bootloader_reset() after a failed boot resets the whole digital system.
-  if (reason === "system") return t.name === "esp32" ? "0x3 (SW_RESET)" : "0x3 (RTC_SW_SYS_RST)";
-  return t.name === "esp32" ? "0xc (SW_CPU_RESET)" : "0xc (RTC_SW_CPU_RST)";
+  const names: Record<TargetInfo["name"], [cpu: string, sys: string]> = {
+    esp32: ["SW_CPU_RESET", "SW_RESET"],
+    esp32s2: ["RTC_SW_CPU_RST", "RTC_SW_SYS_RST"],
+    esp32s3: ["RTC_SW_CPU_RST", "RTC_SW_SYS_RST"],
+    esp32c3: ["RTC_SW_CPU_RST", "RTC_SW_SYS_RST"],
+    esp32c6: ["SW_CPU", "LP_SW_HPSYS"],
+  };
+  const [cpu, sys] = names[t.name];
+  return reason === "system" ? `0x3 (${sys})` : `0xc (${cpu})`;
+}
+
+/**
+ * The ESP-ROM family (S2, S3, C3, C6) prints "Saved PC:0x..." (the CPU's PC when the reset hit)
+ * after the rst line of every reset that is not a power-on, in flash and download boot alike; the
+ * ESP32 ROM does not. The board runs no CPU, so the value is one a real chip of that target printed
+ * after a panic reboot (esp_restart_noos in IRAM; on the C6 the ROM's reset routine), taken from the
+ * logs cited above. It is synthetic: do not decode it against an ELF.
+ */
+const SAVED_PC: Partial<Record<TargetInfo["name"], number>> = {
+  esp32s2: 0x40028f28,
+  esp32s3: 0x40376b3c,
+  esp32c3: 0x403818dc,
+  esp32c6: 0x4001975a,
+};
+
+function savedPcLine(t: TargetInfo, reason: ResetReason): string {
+  const pc = SAVED_PC[t.name];
+  return reason === "poweron" || pc === undefined ? "" : `Saved PC:0x${h8(pc)}\r\n`;
 }
 
 /** Boot mode for SPI flash boot (GPIO0/GPIO9 high). */
@@ -54,8 +89,9 @@ export function romBanner(t: TargetInfo, reason: ResetReason, download: boolean)
   const m = /^([\s\S]*?)rst:[^,]*,boot:([^\r\n]*)\r\n([\s\S]*)$/.exec(t.romBanner);
   if (!m) return t.romBanner;
   const [, head, bootText, tail] = m as unknown as [string, string, string, string];
-  if (download) return `${head}rst:${resetText(t, reason)},boot:${bootText}\r\n${tail}`;
-  return `${head}rst:${resetText(t, reason)},boot:${FLASH_BOOT[t.name]}\r\n`;
+  const pc = savedPcLine(t, reason);
+  if (download) return `${head}rst:${resetText(t, reason)},boot:${bootText}\r\n${pc}${tail}`;
+  return `${head}rst:${resetText(t, reason)},boot:${FLASH_BOOT[t.name]}\r\n${pc}`;
 }
 
 class Log {

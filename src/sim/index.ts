@@ -4,6 +4,7 @@ export {
   type BoardFaults,
   type BoardOptions,
   type ChipState,
+  ESP_RST,
   macFromSeed,
   startBoard,
 } from "./board.js";
