@@ -34,7 +34,8 @@ export async function connect(
   const link = new PacketLink(port);
   const loader = new RomLoader(link);
   const tried = new Set<string>();
-  let banner = "";
+  // Everything the chip prints while we try (ROM banners) tells a normal boot from download mode.
+  link.clearText();
   try {
     for (let i = 0; i < attempts; i++) {
       const strategy = plan[i % plan.length]!;
@@ -66,14 +67,13 @@ export async function connect(
           if (!(err instanceof LinkTimeout) && !(err instanceof RomCommandError)) throw err;
         }
       }
-      banner += link.text;
     }
   } catch (err) {
     link.detach();
     throw err;
   }
   link.detach();
-  throw noSyncError(port, [...tried], banner);
+  throw noSyncError(port, [...tried], link.text);
 }
 
 function noSyncError(port: FlashPort, tried: string[], banner: string): RsagenError {

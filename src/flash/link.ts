@@ -49,7 +49,7 @@ export class PacketLink {
     return this.lost;
   }
 
-  /** Text received outside SLIP frames since the last flush (boot banner, log lines). */
+  /** Text received outside SLIP frames (boot banner, log lines), the last 4 KiB since clearText(). */
   get text(): string {
     return this.noise;
   }
@@ -71,9 +71,13 @@ export class PacketLink {
     }
   }
 
-  /** Drops queued packets and banner text (before a command, so stale replies cannot match it). */
+  /** Drops queued packets (before a command, so stale replies cannot match it); text is kept. */
   flush(): void {
     this.queue.length = 0;
+  }
+
+  /** Forgets the text received so far. */
+  clearText(): void {
     this.noise = "";
   }
 

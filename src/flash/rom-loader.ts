@@ -21,6 +21,8 @@ import { LinkTimeout, type PacketLink } from "./link.js";
 
 /** esptool: ROM FLASH_WRITE_SIZE. */
 export const ROM_BLOCK_SIZE = 0x400;
+/** Data blocks sent ahead of the last reply to the flasher stub (see flashDataPipelined). */
+const PIPELINE_WINDOW = 2;
 /** Flash sector: the unit the ROM erases in (FLASH_SECTOR_SIZE). */
 export const SECTOR_SIZE = 0x1000;
 /** esptool loader.py timeouts. */
@@ -99,10 +101,18 @@ export class RomLoader {
     data: Uint8Array,
     opts: CommandOptions = {},
   ): Promise<{ value: number; data: Uint8Array }> {
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const dataLen = opts.respDataLen ?? 0;
     this.link.flush();
     await this.link.send(encodeCommand(op, data, opts.checksum ?? 0));
+    return this.awaitReply(op, opts);
+  }
+
+  /** Waits for the next reply with this op (skipping stale ones) and checks its status. */
+  private async awaitReply(
+    op: number,
+    opts: CommandOptions = {},
+  ): Promise<{ value: number; data: Uint8Array }> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const dataLen = opts.respDataLen ?? 0;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const left = deadline - Date.now();
@@ -268,6 +278,34 @@ export class RomLoader {
     await this.command(op, data, { checksum, timeoutMs });
   }
 
+  /**
+   * Sends data blocks with one block in flight: block N+1 goes out before N's reply, block N+2 only
+   * after it, so the line never idles for a round trip. Only for the flasher stub: it receives into
+   * two buffers and acknowledges a FLASH_DATA/FLASH_DEFL_DATA as soon as it is received, writing it
+   * while the next one arrives (esptool flasher_stub/stub_flasher.c: "Data is read double-buffered",
+   * "ACK DATA commands immediately ... allowing next command to buffer"). The stub handles one
+   * command at a time, so it replies to N+1 only after N is written: when N+2 is sent, N's buffer
+   * is free. The ROM writes before it replies and has no second buffer: never pipelined.
+   */
+  private async flashDataPipelined(
+    op: number,
+    blocks: Uint8Array[],
+    timeoutMs: number,
+    onAck: (seq: number) => void,
+  ): Promise<void> {
+    this.link.flush();
+    let sent = 0;
+    for (let acked = 0; acked < blocks.length; acked++) {
+      while (sent < blocks.length && sent - acked < PIPELINE_WINDOW) {
+        const { data, checksum } = encodeDataBlock(sent, blocks[sent]!);
+        await this.link.send(encodeCommand(op, data, checksum));
+        sent++;
+      }
+      await this.awaitReply(op, { timeoutMs });
+      onAck(acked);
+    }
+  }
+
   /** FLASH_END / FLASH_DEFL_END: reboot=true restarts the chip, false leaves the loader for user code. */
   async flashEnd(compressed: boolean, reboot: boolean): Promise<void> {
     await this.command(compressed ? Op.FLASH_DEFL_END : Op.FLASH_END, u32le(reboot ? 0 : 1));
@@ -311,6 +349,24 @@ export class RomLoader {
     if (compress) {
       const z = new Uint8Array(deflateSync(data, { level: 9 }));
       const blocks = await this.flashDeflBegin(total, z.length, offset);
+      if (this.isStub) {
+        const chunks = Array.from({ length: blocks }, (_, i) => z.subarray(i * bs, (i + 1) * bs));
+        // The stub replies on receipt; a reply can wait for the previous block's erase + write.
+        await this.flashDataPipelined(
+          Op.FLASH_DEFL_DATA,
+          chunks,
+          timeoutPerMb(ERASE_WRITE_MS_PER_MB, bs * 16),
+          (seq) => {
+            const wire = Math.min(z.length, (seq + 1) * bs);
+            onProgress?.({
+              written: Math.min(total, Math.round((wire / z.length) * total)),
+              total,
+              wireBytes: wire,
+            });
+          },
+        );
+        return { wireBytes: z.length };
+      }
       for (let seq = 0; seq < blocks; seq++) {
         const block = z.subarray(seq * bs, Math.min(z.length, (seq + 1) * bs));
         // The ROM inflates and writes before it acknowledges; allow for the erase-write time of the
@@ -326,16 +382,28 @@ export class RomLoader {
       return { wireBytes: z.length };
     }
     const blocks = await this.flashBegin(total, offset);
+    if (this.isStub) {
+      const chunks = Array.from({ length: blocks }, (_, i) =>
+        padBlock(data.subarray(i * bs, (i + 1) * bs), bs),
+      );
+      await this.flashDataPipelined(Op.FLASH_DATA, chunks, timeoutPerMb(ERASE_WRITE_MS_PER_MB, bs), (seq) =>
+        onProgress?.({ written: Math.min(total, (seq + 1) * bs), total, wireBytes: (seq + 1) * bs }),
+      );
+      return { wireBytes: blocks * bs };
+    }
     for (let seq = 0; seq < blocks; seq++) {
-      let block = data.subarray(seq * bs, Math.min(total, (seq + 1) * bs));
-      if (block.length < bs) {
-        const padded = new Uint8Array(bs).fill(0xff);
-        padded.set(block);
-        block = padded;
-      }
+      const block = padBlock(data.subarray(seq * bs, Math.min(total, (seq + 1) * bs)), bs);
       await this.flashData(Op.FLASH_DATA, block, seq, timeoutPerMb(ERASE_WRITE_MS_PER_MB, bs));
       onProgress?.({ written: Math.min(total, (seq + 1) * bs), total, wireBytes: (seq + 1) * bs });
     }
     return { wireBytes: blocks * bs };
   }
+}
+
+/** Uncompressed blocks are padded with 0xFF to the block size, as esptool sends them. */
+function padBlock(block: Uint8Array, size: number): Uint8Array {
+  if (block.length >= size) return block;
+  const padded = new Uint8Array(size).fill(0xff);
+  padded.set(block);
+  return padded;
 }

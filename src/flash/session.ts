@@ -39,18 +39,17 @@ export interface FlashOptions {
   stubPath?: StubPath;
 }
 
+/**
+ * Starts the flasher stub on a chip in its ROM loader (esptool-js, stub-path.ts) and switches to
+ * opts.baud; when it resolves the stub is running and the port is free for conn.loader.
+ */
 export type StubPath = (args: {
   port: FlashPort;
   conn: Connection;
   target: TargetInfo;
   plan: FlashPlan;
   opts: FlashOptions;
-}) => Promise<{
-  writer: RegionWriter;
-  eraseAll(): Promise<void>;
-  /** Releases esptool-js from the port (always called, also after a failure). */
-  finish(): Promise<void>;
-}>;
+}) => Promise<void>;
 
 export interface FlashResult {
   port: string;
@@ -101,62 +100,47 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
         message: "the chip is in Secure Download Mode: using the ROM loader (no stub)",
       });
     }
-    let regions: RegionResult[];
-    let baud = port.baud;
-    let userCode: () => Promise<void>;
+    const loader = conn.loader;
     if (useStub) {
-      const stub = await opts.stubPath!({ port, conn, target: chip.target, plan, opts });
-      try {
-        baud = port.baud;
-        emit({ event: "loader", loader: "stub", baud });
-        if (opts.eraseAll) {
-          emit({ event: "erase", what: "all" });
-          await stub.eraseAll();
-        }
-        regions = await writeRegions(stub.writer, plan.regions, {
-          skip: opts.skip && !opts.eraseAll,
-          onEvent: emit,
-        });
-      } finally {
-        await stub.finish();
-      }
-      userCode = () => conn.link.send(encodeCommand(Op.RUN_USER_CODE, new Uint8Array(0)));
-    } else {
-      const loader = conn.loader;
-      loader.flashBeginHasEncryptedWord = chip.target.romFlashBeginHasEncryptedWord;
-      if (loader.isStub) loader.blockSize = STUB_BLOCK_SIZE;
-      if (opts.baud && opts.baud !== port.baud && !chip.secureDownloadMode)
-        await romChangeBaud(port, loader, opts.baud);
-      baud = port.baud;
-      emit({ event: "loader", loader: loader.isStub ? "stub" : "rom", baud });
-      await loader.spiAttach();
-      await loader.spiSetParams(plan.flashSize);
-      if (opts.eraseAll) {
-        emit({ event: "erase", what: "all" });
-        // The ROM has no ERASE_FLASH; FLASH_BEGIN erases the range it is given (esp-facts section 6).
-        if (loader.isStub) await loader.command(Op.ERASE_FLASH, new Uint8Array(0), { timeoutMs: 120_000 });
-        else await loader.flashBegin(plan.flashSize, 0);
-      }
-      const writer: RegionWriter = {
-        md5: (o, s) => loader.md5(o, s),
-        write: (o, d, p) => loader.writeRegion(o, d, opts.compress ?? true, (x) => p(x.written)),
-      };
-      regions = await writeRegions(writer, plan.regions, {
-        skip: opts.skip && !opts.eraseAll,
-        onEvent: emit,
-      });
-      // FLASH_END with "reboot": the ROM leaves the loader (esptool soft_reset); only as a fallback.
-      userCode = () =>
-        loader.isStub
-          ? loader.link.send(encodeCommand(Op.RUN_USER_CODE, new Uint8Array(0)))
-          : loader.flashEnd(false, true);
+      // esptool-js detects the chip, uploads its flasher stub and switches the baud rate; then it
+      // lets go of the port and our loader talks to the stub (stub-path.ts says why).
+      await opts.stubPath!({ port, conn, target: chip.target, plan, opts });
+      loader.statusBytes = 2;
     }
+    loader.flashBeginHasEncryptedWord = chip.target.romFlashBeginHasEncryptedWord;
+    if (loader.isStub) loader.blockSize = STUB_BLOCK_SIZE;
+    if (opts.baud && opts.baud !== port.baud && !chip.secureDownloadMode)
+      await romChangeBaud(port, loader, opts.baud);
+    const baud = port.baud;
+    emit({ event: "loader", loader: loader.isStub ? "stub" : "rom", baud });
+    await loader.spiAttach();
+    await loader.spiSetParams(plan.flashSize);
+    if (opts.eraseAll) {
+      emit({ event: "erase", what: "all" });
+      // The ROM has no ERASE_FLASH; FLASH_BEGIN erases the range it is given (esp-facts section 6).
+      if (loader.isStub) await loader.command(Op.ERASE_FLASH, new Uint8Array(0), { timeoutMs: 120_000 });
+      else await loader.flashBegin(plan.flashSize, 0);
+    }
+    const writer: RegionWriter = {
+      md5: (o, s) => loader.md5(o, s),
+      write: (o, d, p) => loader.writeRegion(o, d, opts.compress ?? true, (x) => p(x.written)),
+    };
+    const regions = await writeRegions(writer, plan.regions, {
+      skip: opts.skip && !opts.eraseAll,
+      onEvent: emit,
+    });
+    // Without reset lines: the stub runs the app on RUN_USER_CODE; the ROM leaves the loader on
+    // FLASH_END with "reboot" (esptool soft_reset).
+    const userCode = () =>
+      loader.isStub
+        ? loader.link.send(encodeCommand(Op.RUN_USER_CODE, new Uint8Array(0)))
+        : loader.flashEnd(false, true);
     const after = await afterFlash(port, opts.after, userCode);
     emit({ event: "reset", how: after });
     return {
       port: port.description,
       chip: chip.target.name,
-      loader: useStub || conn.loader.isStub ? "stub" : "rom",
+      loader: loader.isStub ? "stub" : "rom",
       reset: conn.strategy,
       baud,
       regions,

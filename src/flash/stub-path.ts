@@ -1,9 +1,15 @@
 /**
- * Flashing through esptool-js 0.7.0 and its flasher stub, with its defects worked around:
- * - MD5: compared here (the stub's 16 raw bytes, hex-encoded once), never by esptool-js;
- * - hard reset: done by session.ts on RTS itself (0.7.0's after("hard_reset") never raises RTS);
- * - connect/reset: done by connect.ts before esptool-js is involved, so esptool-js only syncs
- *   ("no_reset") on a chip already in its loader.
+ * Starting the flasher stub through esptool-js 0.7.0: it syncs with the chip that connect.ts already
+ * put in its ROM loader ("no_reset"), checks the chip, uploads its stub and switches the baud rate.
+ * Then it lets go of the port, and session.ts drives the running stub with our own loader
+ * (rom-loader.ts in stub mode: 2 status bytes, 16 KiB blocks, raw MD5, one block in flight).
+ *
+ * Why not esptool-js's writeFlash for the data: measured on the paced virtual board (bench/flash.mjs,
+ * docs/flash.md) it reaches ~0.87-0.89 of the line rate at 921600 baud, because it waits for each
+ * block's reply before building the next one, and building a block runs a pako Inflate with
+ * chunkSize 1 over it (one callback per byte, ~10-20 ms per 16 KiB block) just to count progress.
+ * Its flashMd5sum is also not needed: the stub's raw MD5 is compared by us (0.7.0's ROM-mode MD5
+ * is wrong, see docs/flash.md).
  */
 import { ESPLoader } from "esptool-js";
 import { RsagenError } from "../errors.js";
@@ -38,56 +44,18 @@ export const stubPath: StubPath = async ({ port, target, opts }) => {
       throw new RsagenError(
         "E_CHIP_MISMATCH",
         `esptool-js identified ${loader.chip.CHIP_NAME}, rsagen ${target.displayName}`,
+        "check the port; if it persists, flash with --no-stub",
       );
     }
     await loader.runStub();
     if (opts.baud && opts.baud !== romBaud) await loader.changeBaud();
   } catch (err) {
-    await transport.adapter.close().catch(() => {});
     throw wrap(err, "starting the flasher stub");
-  }
-  const compress = opts.compress ?? true;
-  return {
-    writer: {
-      md5: async (offset, size) => {
-        try {
-          return (await loader.flashMd5sum(offset, size)).toLowerCase();
-        } catch (err) {
-          throw wrap(err, "reading the flash MD5");
-        }
-      },
-      write: async (offset, data, onProgress) => {
-        let wire = 0;
-        try {
-          await loader.writeFlash({
-            fileArray: [{ data, address: offset }],
-            flashSize: "keep",
-            flashMode: "keep",
-            flashFreq: "keep",
-            eraseAll: false,
-            compress,
-            reportProgress: (_i, written, total) => {
-              wire = written;
-              onProgress(total > 0 ? Math.round((written / total) * data.length) : data.length);
-            },
-          });
-        } catch (err) {
-          throw wrap(err, `writing at 0x${offset.toString(16)}`);
-        }
-        return { wireBytes: wire };
-      },
-    },
-    eraseAll: async () => {
-      try {
-        await loader.eraseFlash();
-      } catch (err) {
-        throw wrap(err, "erasing the flash");
-      }
-    },
+  } finally {
     // Detaches the adapter from the Transport (which stays open): esptool-js's read loop sees the
-    // stream end and exits; nothing keeps buffering bytes for it.
-    finish: () => transport.adapter.close(),
-  };
+    // stream end and exits, and nothing keeps buffering bytes for it.
+    await transport.adapter.close().catch(() => {});
+  }
 };
 
 function wrap(err: unknown, what: string): unknown {

@@ -9,6 +9,7 @@ import { rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FlashEvent } from "../../src/flash/events.js";
 import { runFlash } from "../../src/flash/run.js";
+import { openTransport } from "../../src/serial/transport.js";
 import { type Board, type ChipState, startBoard } from "../../src/sim/index.js";
 import { makeBuildDir } from "./helpers/build-dir.js";
 import { enterDownloadMode } from "./helpers/download-mode.js";
@@ -18,8 +19,8 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function board(target: "esp32s3" | "esp32c6", bootRetryMs = 60_000): Promise<Board> {
-  const b = await startBoard({ target, pty: true, bootRetryMs });
+async function board(target: "esp32s3" | "esp32c6"): Promise<Board> {
+  const b = await startBoard({ target, pty: true, bootRetryMs: 60_000 });
   cleanup.push(() => b.close());
   return b;
 }
@@ -74,12 +75,21 @@ describe("flash over the virtual board's pty with --before no-reset", () => {
   }
 
   it("a board that booted normally: E_NO_SYNC saying so and hinting BOOT + --before no-reset", async () => {
-    // Empty flash: the chip boots from flash, fails, and retries (printing its banner each time).
-    const b = await board("esp32c6", 150);
+    const b = await board("esp32c6");
     const dir = buildDir("esp32c6");
+    // While rsagen syncs, someone presses RESET without BOOT: the ROM banner says it boots from flash.
+    const reset = (async () => {
+      await new Promise((res) => setTimeout(res, 150));
+      const t = await openTransport(b.url);
+      await t.setSignals({ dtr: false, rts: true });
+      await new Promise((res) => setTimeout(res, 20));
+      await t.setSignals({ dtr: false, rts: false });
+      await t.close();
+    })();
     const err = await runFlash({ ...base, stub: true, port: b.ptyPath!, buildDir: dir, cwd: dir }).catch(
       (e: unknown) => e,
     );
+    await reset;
     expect(err).toMatchObject({ code: "E_NO_SYNC", hint: expect.stringMatching(/hold BOOT/) });
     expect((err as Error).message).toMatch(/booted normally \(boot:0xc\)/);
   });
