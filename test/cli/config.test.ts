@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -100,5 +100,14 @@ describe("exit codes", () => {
     const values = Object.values(EXIT_CODES);
     expect(new Set(values).size).toBe(values.length);
     expect(values).not.toContain(0);
+  });
+});
+
+describe("README", () => {
+  it("documents every exit code with its number", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    for (const [code, exit] of Object.entries(EXIT_CODES)) {
+      expect(readme, code).toMatch(new RegExp(`^\\| ${code} \\| ${exit} \\|`, "m"));
+    }
   });
 });
