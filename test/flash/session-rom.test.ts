@@ -43,6 +43,8 @@ describe("flash session, ROM loader only", () => {
       expect(r1.loader).toBe("rom");
       expect(r1.regions.map((r) => r.skipped)).toEqual([false, false, false]);
       expect(flashHolds(port, p)).toBe(true);
+      // The ROM writes before it replies and has one buffer: strictly one block at a time.
+      expect(port.maxDataInFlight).toBe(1);
       expect(events.filter((e) => e.event === "region-done")).toHaveLength(3);
       const last = events.filter((e) => e.event === "progress").at(-1);
       expect(last).toMatchObject({ percent: 100 });

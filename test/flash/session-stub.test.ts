@@ -1,6 +1,7 @@
 /**
- * FlashSession through esptool-js 0.7.0 and the flasher stub, against the virtual chip's loader
- * (which recognises the stub upload and then answers as the stub: 2 status bytes, raw MD5).
+ * FlashSession through the flasher stub (started by esptool-js 0.7.0, then driven by our loader),
+ * against the virtual chip's loader (which recognises the stub upload and then answers as the stub:
+ * 2 status bytes, raw MD5).
  */
 import { describe, expect, it } from "vitest";
 import type { FlashEvent } from "../../src/flash/events.js";
@@ -45,6 +46,8 @@ describe("flash session, esptool-js stub path", () => {
       expect(port.baud).toBe(921600);
       expect(holds(port, p)).toBe(true);
       expect(events.find((e) => e.event === "loader")).toMatchObject({ loader: "stub", baud: 921600 });
+      // One block in flight, never more: the stub has two receive buffers.
+      expect(port.maxDataInFlight).toBe(2);
       // The stub is still running: the next session finds it (SYNC val 0) and skips everything.
       const r2 = await flashBoard(port, p, base);
       expect(r2.regions.map((x) => x.skipped)).toEqual([true, true, true]);

@@ -43,6 +43,9 @@ export class SimPort extends TransportBase implements FlashPort {
   readonly flash: CorruptingFlash;
   private chip: SimLoader;
   private dataFrames = 0;
+  private dataReplies = 0;
+  /** Most data blocks the host had sent that the chip had not yet answered. */
+  maxDataInFlight = 0;
   private gone = false;
   signalLog: Signals[] = [];
   reboots = 0;
@@ -87,6 +90,7 @@ export class SimPort extends TransportBase implements FlashPort {
     for (let i = 0; i + 2 < bytes.length; i++) {
       if (bytes[i] === 0xc0 && bytes[i + 1] === 0x00 && (bytes[i + 2] === 0x03 || bytes[i + 2] === 0x11)) {
         this.dataFrames++;
+        this.maxDataInFlight = Math.max(this.maxDataInFlight, this.dataFrames - this.dataReplies);
       }
     }
     if (
@@ -109,8 +113,14 @@ export class SimPort extends TransportBase implements FlashPort {
     const actions = this.chip.receive(bytes);
     setImmediate(() => {
       for (const a of actions) {
-        if (a.kind === "send") this.deliver(a.bytes);
-        else if (a.kind === "reboot") this.reboots++;
+        if (a.kind === "send") {
+          // Replies to FLASH_DATA / FLASH_DEFL_DATA start c0 01 03 / c0 01 11.
+          const b = a.bytes;
+          for (let i = 0; i + 2 < b.length; i++)
+            if (b[i] === 0xc0 && b[i + 1] === 0x01 && (b[i + 2] === 0x03 || b[i + 2] === 0x11))
+              this.dataReplies++;
+          this.deliver(b);
+        } else if (a.kind === "reboot") this.reboots++;
       }
     });
   }
