@@ -24,7 +24,7 @@ describe("option validation", () => {
     { args: ["--baud", "fast", "info"], message: /--baud must be an integer/, hint: /115200/ },
     { args: ["--port", "rfc2217://nohost", "info"], message: /rfc2217:\/\/host:port/, hint: /rfc2217/ },
     { args: ["flash", "--before", "sometimes"], message: /--before/, hint: /no-reset/ },
-    { args: ["sim", "--listen", "4000"], message: /HOST:PORT/, hint: /help/ },
+    { args: ["sim", "--listen", "4000"], message: /HOST:PORT/, hint: /--listen 127.0.0.1:4000/ },
   ];
 
   for (const c of cases) {
