@@ -24,8 +24,9 @@ const hex4 = (n: number) => n.toString(16).padStart(4, "0");
 export function registerFlash(program: Command): void {
   program
     .command("flash")
+    .summary("write the built images to a board (serial port or RFC 2217)")
     .description(
-      "write the built images to a board (esptool-js over a serial port or RFC 2217); without --port/ESPPORT the board is found by USB VID/PID",
+      "write the built images to a board through its serial loader (flasher stub started by esptool-js, or the ROM loader with --no-stub) over a serial port or rfc2217://host:port; without --port, ESPPORT or a configured port, the one board on a known USB bridge (VID/PID) is used",
     )
     .option("-t, --target <target>", "which build to flash (default: the only or most recent one)")
     .option("--build-dir <dir>", "build folder holding flasher_args.json")
