@@ -48,7 +48,11 @@ interface Outcome {
   dir: string;
 }
 
-async function keygenOn(board: Board, opts: Partial<KeygenOptions> = {}): Promise<Outcome> {
+async function keygenOn(
+  board: Board,
+  opts: Partial<KeygenOptions> = {},
+  onEvent: (e: KeygenEvent) => void = () => {},
+): Promise<Outcome> {
   const out = tempDir("rsagen-keys-");
   outDirs.push(out);
   const t = await openTransport(board.url);
@@ -65,7 +69,10 @@ async function keygenOn(board: Board, opts: Partial<KeygenOptions> = {}): Promis
         ...opts,
         save: { out: out.dir, prefix: "k", format: "pem", private: "pkcs8", publicOnly: false, force: false },
       },
-      (e) => events.push(e),
+      (e) => {
+        events.push(e);
+        onEvent(e);
+      },
     );
     return { result, events, dir: out.dir };
   } catch (err) {
@@ -85,6 +92,12 @@ async function boardJobState(board: Board): Promise<string> {
     c.close();
     await t.close();
   }
+}
+
+/** Waits until the firmware runs (bytes sent to a booting chip are lost, as on a real one). */
+async function appRunning(board: Board): Promise<void> {
+  for (let i = 0; i < 200 && board.chipState !== "app"; i++) await new Promise((r) => setTimeout(r, 25));
+  await new Promise((r) => setTimeout(r, 300));
 }
 
 async function start(f: Firmware, faults?: BoardFaults): Promise<Board> {
@@ -163,12 +176,24 @@ describe("keygen on the virtual board (host firmware, mbedtls)", () => {
     expect(readdirSync(o.dir)).toEqual([]);
   }, 60_000);
 
-  it("a reset mid-generation: E_DEVICE_RESET, no file written", async () => {
-    // HELLO (13 bytes) + KEYGEN (21) + a few heartbeat PINGs (21 each): the chip resets while the
-    // 4096-bit job runs.
-    const board = await start(fw, { resetAfterRxBytes: 13 + 21 + 21 * 2 + 1 });
-    const o = await keygenOn(board, { bits: 4096, heartbeatMs: 100 });
+  it("a reset (EN pulse) mid-generation: E_DEVICE_RESET, no file written", async () => {
+    // The fault counts bytes that reach the chip: HELLO (13) + KEYGEN (21), and the reset comes
+    // with the first byte of the first heartbeat PING, 40 ms into a 4096-bit job.
+    const board = await start(fw, { resetAfterRxBytes: 13 + 21 + 1 });
+    await appRunning(board);
+    const o = await keygenOn(board, { bits: 4096, heartbeatMs: 40 });
     expect(o.error?.code).toBe("E_DEVICE_RESET");
+    expect(o.error?.exitCode).toBe(37);
+    expect(readdirSync(o.dir)).toEqual([]);
+  }, 60_000);
+
+  it("a firmware crash mid-generation (the app process dies, the board restarts it): E_DEVICE_RESET", async () => {
+    const board = await start(fw);
+    const o = await keygenOn(board, { bits: 4096 }, (e) => {
+      if (e.kind === "started" && board.appPid !== undefined) process.kill(board.appPid, "SIGKILL");
+    });
+    expect(o.error?.code).toBe("E_DEVICE_RESET");
+    expect(o.error?.message).toMatch(/restarted/);
     expect(readdirSync(o.dir)).toEqual([]);
   }, 60_000);
 
