@@ -8,12 +8,12 @@ export const formatSchema = z.enum(["pem", "der"]);
 export const privateFormatSchema = z.enum(["pkcs1", "pkcs8"]);
 
 export interface KeygenRawOptions {
-  bits: string;
-  exponent: string;
-  timeout: string;
+  bits: string | undefined;
+  exponent: string | undefined;
+  timeout: string | undefined;
   out: string | undefined;
   prefix: string | undefined;
-  format: string;
+  format: string | undefined;
   private: string;
   publicOnly: boolean;
   force: boolean;
@@ -37,12 +37,15 @@ export function registerKeygen(program: Command): void {
   program
     .command("keygen")
     .description("generate an RSA key pair on the board, read it back, verify it and write key files")
-    .option("--bits <n>", "modulus size, 1024..4096, a multiple of 8", "2048")
-    .option("--exponent <e>", "public exponent", "65537")
-    .option("--timeout <t>", "give up (and cancel on the device) after this long, e.g. 90s or 5m", "10m")
-    .option("-o, --out <dir>", "folder for the key files", ".")
+    .option("--bits <n>", "modulus size, 1024..4096, a multiple of 8 (default: 2048)")
+    .option("--exponent <e>", "public exponent (default: 65537)")
+    .option(
+      "--timeout <t>",
+      "give up (and cancel on the device) after this long, e.g. 90s or 5m (default: 10m)",
+    )
+    .option("-o, --out <dir>", "folder for the key files (default: .)")
     .option("--prefix <name>", "file name prefix (default: rsa-<bits>-<fingerprint>)")
-    .option("--format <f>", "pem or der", "pem")
+    .option("--format <f>", "pem or der (default: pem)")
     .option("--private <f>", "private key encoding: pkcs1 or pkcs8", "pkcs8")
     .option("--public-only", "write only the public key (the private key is still zeroized on the device)")
     .option("--force", "overwrite existing key files")
@@ -54,15 +57,19 @@ export function registerKeygen(program: Command): void {
       );
       const { settings, out } = contextFor(cmd);
       const kc = settings.config.keygen ?? {};
-      const bits = parseOption(bitsSchema, raw.bits ?? kc.bits, "--bits");
-      const exponent = parseOption(exponentSchema, raw.exponent ?? kc.exponent, "--exponent");
-      const timeoutMs = parseOption(
-        timeoutSchema,
-        raw.timeout ?? kc.timeout,
-        "--timeout",
-        "e.g. --timeout 90s",
+      const bits = parseOption(bitsSchema, raw.bits ?? kc.bits ?? 2048, "--bits");
+      const exponent = parseOption(exponentSchema, raw.exponent ?? kc.exponent ?? 65537, "--exponent");
+      // rsagen.config.json's keygen.timeout is already milliseconds (parsed by its schema).
+      const timeoutMs =
+        raw.timeout === undefined && kc.timeout !== undefined
+          ? kc.timeout
+          : parseOption(timeoutSchema, raw.timeout ?? "10m", "--timeout", "e.g. --timeout 90s");
+      const format = parseOption(
+        formatSchema,
+        raw.format ?? kc.format ?? "pem",
+        "--format",
+        "use pem or der",
       );
-      const format = parseOption(formatSchema, raw.format, "--format", "use pem or der");
       const privateEnc = parseOption(privateFormatSchema, raw.private, "--private", "use pkcs1 or pkcs8");
       for (const p of localPorts) parseOption(portSchema, p, "--port");
 

@@ -211,3 +211,48 @@ describe("port discovery for keygen", () => {
     expect(portLabel("COM3")).toBe("COM3");
   });
 });
+
+describe("rsagen.config.json keygen defaults", () => {
+  it("bits, format and out come from the config file when not given on the command line", async () => {
+    const { writeFileSync } = await import("node:fs");
+    const a = await FakeBoard.start({ hangJob: true });
+    boards.push(a);
+    const dir = mkdtempSync(join(tmpdir(), "rsagen-cli-"));
+    dirs.push(dir);
+    const cfg = join(dir, "rsagen.config.json");
+    writeFileSync(cfg, JSON.stringify({ keygen: { bits: 1024, format: "der", out: dir, timeout: "300ms" } }));
+    const { lines, exitCode } = await cli(["--json", "--config", cfg, "--port", a.url, "keygen"]);
+    // The job hangs on this board: the config's 300 ms timeout must cancel it (not 300 s).
+    expect(exitCode).toBe(33);
+    const started = lines.find((l) => l.event === "started") as { bits: number };
+    expect(started.bits).toBe(1024);
+  });
+
+  it("the command line beats the config file", async () => {
+    const { writeFileSync } = await import("node:fs");
+    const a = await FakeBoard.start();
+    boards.push(a);
+    const dir = mkdtempSync(join(tmpdir(), "rsagen-cli-"));
+    dirs.push(dir);
+    const cfg = join(dir, "rsagen.config.json");
+    writeFileSync(cfg, JSON.stringify({ keygen: { bits: 4096, format: "der" } }));
+    const { lines, exitCode } = await cli([
+      "--json",
+      "--config",
+      cfg,
+      "-p",
+      a.url,
+      "keygen",
+      "--bits",
+      "1024",
+      "--format",
+      "pem",
+      "-o",
+      dir,
+    ]);
+    expect(exitCode).toBe(0);
+    const res = lines.at(-1)!.result as { bits: number; files: { publicPath: string } };
+    expect(res.bits).toBe(1024);
+    expect(res.files.publicPath).toMatch(/\.pub\.pem$/);
+  });
+});
