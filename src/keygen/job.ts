@@ -21,7 +21,7 @@ import {
 } from "./board.js";
 import { type ConnectEvent, connectBoard, requireKeygenSupport, slowMbedtls } from "./connect.js";
 import { type ReadbackStats, readPart } from "./readback.js";
-import { type WatchEvent, watchJob } from "./watch.js";
+import { resetReasonName, type WatchEvent, watchJob } from "./watch.js";
 
 export interface KeygenOptions {
   bits: number;
@@ -168,10 +168,25 @@ export async function runKeygen(
   }
 
   let jobId: number;
+  // A board that restarts while KEYGEN is outstanding (a hang the watchdog ends) says so with a
+  // BOOT event; report that rather than the missing answer.
+  let bootReason: number | undefined;
+  const offBoot = board.onEvent((ev) => {
+    if (ev.kind === "boot") bootReason = ev.boot.resetReason;
+  });
   try {
     jobId = await board.keygen(opts.bits, opts.exponent);
   } catch (err) {
+    if (bootReason !== undefined) {
+      throw new RsagenError(
+        "E_DEVICE_RESET",
+        `the board reset while starting the key job (${resetReasonName(bootReason)}); no key was written`,
+        "run keygen again; if it repeats, check the power supply and the firmware's watchdog settings",
+      );
+    }
     throw mapRefusal(err, "KEYGEN");
+  } finally {
+    offBoot();
   }
   onEvent({ kind: "started", jobId, bits: opts.bits, exponent: opts.exponent });
 

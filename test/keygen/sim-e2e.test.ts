@@ -26,13 +26,15 @@ import {
 const work = tempDir("rsagen-keygen-e2e-");
 let fw: Firmware;
 let fwNoCx: Firmware;
+let fwInline: Firmware;
 const boards: Board[] = [];
 const outDirs: Array<{ dir: string; remove: () => void }> = [];
 
 beforeAll(async () => {
-  [fw, fwNoCx] = await Promise.all([
+  [fw, fwNoCx, fwInline] = await Promise.all([
     buildFirmware(work.dir, "esp32c3", true),
     buildFirmware(work.dir, "esp32c3", false),
+    buildFirmware(work.dir, "esp32c3", true, true),
   ]);
 }, 300_000);
 afterEach(async () => {
@@ -100,8 +102,8 @@ async function appRunning(board: Board): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
 }
 
-async function start(f: Firmware, faults?: BoardFaults): Promise<Board> {
-  const b = await bootBoard(f, faults);
+async function start(f: Firmware, faults?: BoardFaults, wdtMs?: number): Promise<Board> {
+  const b = await bootBoard(f, faults, wdtMs);
   boards.push(b);
   return b;
 }
@@ -194,6 +196,14 @@ describe("keygen on the virtual board (host firmware, mbedtls)", () => {
     });
     expect(o.error?.code).toBe("E_DEVICE_RESET");
     expect(o.error?.message).toMatch(/restarted/);
+    expect(readdirSync(o.dir)).toEqual([]);
+  }, 60_000);
+
+  it("the inline-keygen negative control: the board stops answering, its watchdog resets it -> E_DEVICE_RESET", async () => {
+    const board = await start(fwInline, undefined, 100);
+    const o = await keygenOn(board, { bits: 4096, heartbeatMs: 100 });
+    expect(o.error?.code).toBe("E_DEVICE_RESET");
+    expect(o.error?.message).toMatch(/task watchdog/);
     expect(readdirSync(o.dir)).toEqual([]);
   }, 60_000);
 

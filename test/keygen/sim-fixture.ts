@@ -26,12 +26,13 @@ export async function buildFirmware(
   dir: string,
   target: TargetName,
   cryptoExtra: boolean,
+  inlineKeygen = false,
 ): Promise<Firmware> {
   const r = await hostBuild({
     projectRoot: ROOT,
     buildRoot: join(dir, "build"),
     target,
-    toggles: { hwMpi: true, cryptoExtra, inlineKeygen: false },
+    toggles: { hwMpi: true, cryptoExtra, inlineKeygen },
     version: "0.1.0",
   });
   const image = new Uint8Array(TARGETS[target].defaultFlashSize).fill(0xff);
@@ -72,12 +73,12 @@ export function erasedFlash(target: TargetName): Firmware {
   return { target, image: new Uint8Array(TARGETS[target].defaultFlashSize).fill(0xff) };
 }
 
-export async function bootBoard(fw: Firmware, faults?: BoardFaults, pacing = false): Promise<Board> {
+export async function bootBoard(fw: Firmware, faults?: BoardFaults, wdtMs?: number): Promise<Board> {
   return startBoard({
     target: fw.target,
     flashImage: fw.image.slice(),
-    pacing,
     ...(faults ? { faults } : {}),
+    ...(wdtMs !== undefined ? { wdtMs } : {}),
   });
 }
 
