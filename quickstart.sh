@@ -46,9 +46,10 @@ rsagen build --host --target "$target"
 build_dir="build/${target}-host-cx"
 
 say "rsagen sim --target $target --baud-pacing (virtual board, bytes paced at the line rate)"
-workdir=$(mktemp -d)
+workdir=$(mktemp -d -t rsagen-quickstart-XXXXXX)
 sim_log="$workdir/sim.log"
-rsagen sim --target "$target" --listen 127.0.0.1:0 --baud-pacing --flash "$workdir/flash.bin" >"$sim_log" 2>&1 &
+# Started as a plain command (not through the function above) so that $! is the node process itself.
+node bin/rsagen sim --target "$target" --listen 127.0.0.1:0 --baud-pacing --flash "$workdir/flash.bin" >"$sim_log" 2>&1 &
 sim_pid=$!
 cleanup() { kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; rm -rf "$workdir"; }
 trap cleanup EXIT
@@ -60,7 +61,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$port" ] || { echo "error: the virtual board did not start" >&2; cat "$sim_log" >&2; exit 40; }
-echo "virtual $target on $port"
+echo "virtual $target on $port (flash file: $workdir/flash.bin)"
 
 say "rsagen flash"
 rsagen --port "$port" --baud 460800 flash --build-dir "$build_dir"

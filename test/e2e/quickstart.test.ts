@@ -20,6 +20,12 @@ describe("quickstart.sh", () => {
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/all MD5-verified/);
 
+    // The virtual board it started is gone with it: no process still uses its flash file.
+    const flashFile = /\(flash file: (\S+)\)/.exec(r.stdout)?.[1];
+    expect(flashFile).toBeTruthy();
+    const ps = spawnSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).stdout;
+    expect(ps.split("\n").filter((l) => l.includes(flashFile!))).toEqual([]);
+
     const files = readdirSync(keys).sort();
     expect(files).toHaveLength(2);
     const priv = files.find((f) => f.endsWith(".key.pem"));
