@@ -12,6 +12,7 @@
  * found %d"; esp_partition/flash_partitions.c "partition %d invalid magic number 0x%x",
  * "Incorrect MD5 checksum"; bootloader_start.c "load partition table error!").
  */
+import { crc32 } from "../device/frame.js";
 import { imageProblems, isFlashMapped, type ParsedImage, parseImage } from "../image/index.js";
 import { decodePartitionTable, type PartitionEntry } from "../partitions/index.js";
 import type { TargetInfo } from "../targets.js";
@@ -247,7 +248,14 @@ export function bootFromFlash(t: TargetInfo, flash: FlashBackend, opts: BootOpti
 
 const h2 = (n: number) => n.toString(16).padStart(2, "0");
 
-/** OTA data: two 32-byte records (sectors 0 and 1): ota_seq u32 picks slot (seq-1) % count. */
+/**
+ * OTA data: two esp_ota_select_entry_t records (sectors 0 and 1 of the otadata partition): u32
+ * ota_seq, 20-byte seq_label, u32 ota_state, u32 crc. A record counts only if ota_seq is not
+ * 0xFFFFFFFF, its crc is esp_rom_crc32_le(UINT32_MAX, &ota_seq, 4), and ota_state is not
+ * ESP_OTA_IMG_INVALID (3) or ESP_OTA_IMG_ABORTED (4) (IDF bootloader_common_loader.c
+ * bootloader_common_ota_select_valid / _invalid / _crc). The highest valid ota_seq picks slot
+ * (seq-1) % count; with no valid record the bootloader falls back to factory, else OTA slot 0.
+ */
 function pickOta(
   flash: FlashBackend,
   entries: PartitionEntry[],
@@ -257,10 +265,17 @@ function pickOta(
   if (!otadata || otas.length === 0) return undefined;
   let best = 0;
   for (const off of [0, 0x1000]) {
-    const rec = flash.read(otadata.offset + off, 4);
+    const rec = flash.read(otadata.offset + off, 32);
     if (!rec) continue;
-    const seq = new DataView(rec.buffer).getUint32(0, true);
-    if (seq !== 0xffffffff && seq > best) best = seq;
+    const v = new DataView(rec.buffer, rec.byteOffset, 32);
+    const seq = v.getUint32(0, true);
+    const state = v.getUint32(24, true);
+    const valid =
+      seq !== 0xffffffff &&
+      v.getUint32(28, true) === crc32(rec.subarray(0, 4), 0xffffffff) &&
+      state !== 3 &&
+      state !== 4;
+    if (valid && seq > best) best = seq;
   }
   if (best === 0) return undefined;
   return otas[(best - 1) % otas.length];
