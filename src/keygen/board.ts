@@ -1,44 +1,41 @@
 /**
  * What the keygen orchestration needs from a connected board, in protocol terms (docs/protocol.md).
  * The implementation over the protocol engineer's DeviceClient is in client-board.ts; keeping the
- * orchestration on this narrow interface keeps it readable and lets tests drive it over any wire.
+ * orchestration on this narrow interface keeps it readable.
  */
 
+import {
+  type BootInfo,
+  JOB_STATES,
+  type JobState as JobStateName,
+  type KeyPart,
+  type Progress,
+} from "../device/messages.js";
 import { RsagenError } from "../errors.js";
 
-/** Job states, docs/protocol.md section 2. */
-export const JobState = { IDLE: 0, RUNNING: 1, DONE: 2, FAILED: 3, CANCELLED: 4 } as const;
-export type JobStateValue = (typeof JobState)[keyof typeof JobState];
+// Protocol constants have one home, src/device/messages.ts; re-exported for the keygen modules.
+export { DeviceErrorCode, Feature, type KeyPart, READ_MAX_CHUNK } from "../device/messages.js";
 
-/** Feature bits, docs/protocol.md section 2. */
-export const Feature = {
-  CRYPTO_EXTRA: 1 << 0,
-  HW_MPI: 1 << 1,
-  INLINE_KEYGEN: 1 << 2,
-  HOST_BUILD: 1 << 3,
-  DOWNLOAD_REBOOT: 1 << 4,
+/** A job state name of the device codec as its number on the wire. */
+export const stateNumber = (s: JobStateName): number => JOB_STATES.indexOf(s);
+
+/**
+ * Job states as numbers on the wire (docs/protocol.md section 2): the index of each name in the
+ * device codec's JOB_STATES. The keygen layer keeps the numbers (`rsagen info --json` reports them).
+ */
+export const JobState = {
+  IDLE: stateNumber("idle"),
+  RUNNING: stateNumber("running"),
+  DONE: stateNumber("done"),
+  FAILED: stateNumber("failed"),
+  CANCELLED: stateNumber("cancelled"),
 } as const;
 
-/** Device ERROR codes, docs/protocol.md section 2. */
-export const DeviceErrorCode = {
-  UNKNOWN_TYPE: 1,
-  BAD_ARGS: 2,
-  BUSY: 3,
-  NO_MEM: 4,
-  UNSUPPORTED: 5,
-  NO_JOB: 6,
-  NOT_READY: 7,
-  RANGE: 8,
-  VERSION: 9,
-  INTERNAL: 10,
-} as const;
-
-export const KeyPart = { PRIVATE: 0, PUBLIC: 1 } as const;
-export type KeyPartValue = (typeof KeyPart)[keyof typeof KeyPart];
-
-/** Largest READ chunk: payload limit 1024 minus the 8-byte READ header. */
-export const READ_MAX_CHUNK = 1016;
-
+/*
+ * The HELLO, STATUS and CANCEL/RELEASE answers as the keygen layer uses them: states as numbers,
+ * digests as bytes, fuller field names. client-board.ts translates from the device codec's types;
+ * DeviceInfo is also the shape of `rsagen info --json`.
+ */
 export interface DeviceInfo {
   protoVersion: number;
   jobState: number;
@@ -74,24 +71,9 @@ export interface JobEnd {
   jobId: number;
 }
 
-export interface ProgressEvent {
-  jobId: number;
-  elapsedMs: number;
-  rngCalls: number;
-  bits: number;
-}
-
-export interface BootEvent {
-  protoVersion: number;
-  features: number;
-  resetReason: number;
-  firmwareVersion: string;
-  target: string;
-}
-
 export type BoardEvent =
-  | { kind: "boot"; boot: BootEvent }
-  | { kind: "progress"; progress: ProgressEvent }
+  | { kind: "boot"; boot: BootInfo }
+  | { kind: "progress"; progress: Progress }
   | { kind: "done"; status: JobStatus }
   | { kind: "failed"; status: JobStatus };
 
@@ -134,7 +116,7 @@ export interface Board {
   status(opts?: RequestOptions): Promise<JobStatus>;
   cancel(opts?: RequestOptions): Promise<JobEnd>;
   release(opts?: RequestOptions): Promise<JobEnd>;
-  read(part: KeyPartValue, offset: number, length: number, opts?: RequestOptions): Promise<Uint8Array>;
+  read(part: KeyPart, offset: number, length: number, opts?: RequestOptions): Promise<Uint8Array>;
   /** Subscribes to device events; returns the unsubscribe function. */
   onEvent(listener: (ev: BoardEvent) => void): () => void;
   /** Subscribes to console text (log lines without the line end); returns the unsubscribe function. */

@@ -5,7 +5,7 @@
  */
 import { DeviceClient, type DeviceEvent, DeviceRequestError } from "../device/client.js";
 import { duplexFromTransport } from "../device/duplex.js";
-import { JOB_STATES, MsgType, type JobStatus as WireStatus } from "../device/messages.js";
+import { MsgType, type JobStatus as WireStatus } from "../device/messages.js";
 import { RsagenError } from "../errors.js";
 import type { Transport } from "../serial/transport.js";
 import {
@@ -15,12 +15,11 @@ import {
   DeviceRefusal,
   type JobEnd,
   type JobStatus,
-  KeyPart,
-  type KeyPartValue,
+  type KeyPart,
   type RequestOptions,
+  stateNumber,
 } from "./board.js";
 
-const stateNumber = (s: (typeof JOB_STATES)[number]) => JOB_STATES.indexOf(s);
 const isGarbage = (b: number) =>
   (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x1b) || b >= 0x7f;
 
@@ -116,10 +115,8 @@ export class ClientBoard implements Board {
     return { previousState: stateNumber(e.prevState), jobId: e.jobId };
   }
 
-  async read(part: KeyPartValue, offset: number, length: number, opts?: RequestOptions): Promise<Uint8Array> {
-    const c = await refusals(
-      this.client.read(part === KeyPart.PRIVATE ? "priv" : "pub", offset, length, opts),
-    );
+  async read(part: KeyPart, offset: number, length: number, opts?: RequestOptions): Promise<Uint8Array> {
+    const c = await refusals(this.client.read(part, offset, length, opts));
     return c.data;
   }
 

@@ -17,7 +17,6 @@ import {
   DeviceRefusal,
   JobState,
   type JobStatus,
-  KeyPart,
 } from "./board.js";
 import { type ConnectEvent, connectBoard, requireKeygenSupport, slowMbedtls } from "./connect.js";
 import { type ReadbackStats, readPart } from "./readback.js";
@@ -260,8 +259,8 @@ export async function runKeygen(
       // line never idles between the parts, which is what keeps readback near the line rate.
       const read = (part: "private" | "public") => ({ onChunk: onChunk(part), readTimeoutMs, window: 2 });
       const parts = await Promise.allSettled([
-        readPart(board, KeyPart.PUBLIC, status.publicLength, status.publicSha256, read("public"), stats),
-        readPart(board, KeyPart.PRIVATE, status.privateLength, status.privateSha256, read("private"), stats),
+        readPart(board, "pub", status.publicLength, status.publicSha256, read("public"), stats),
+        readPart(board, "priv", status.privateLength, status.privateSha256, read("private"), stats),
       ]);
       if (parts[0].status === "fulfilled") publicDer = parts[0].value;
       if (parts[1].status === "fulfilled") privateDer = parts[1].value;

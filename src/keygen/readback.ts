@@ -8,7 +8,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { RsagenError } from "../errors.js";
 import { zeroize } from "../keys/zeroize.js";
-import { type Board, isNoAnswer, KeyPart, type KeyPartValue, READ_MAX_CHUNK } from "./board.js";
+import { type Board, isNoAnswer, type KeyPart, READ_MAX_CHUNK } from "./board.js";
 
 export interface ReadbackOptions {
   window?: number;
@@ -25,10 +25,7 @@ export interface ReadbackStats {
   partRetries: number;
 }
 
-const PART_NAME: Record<KeyPartValue, string> = {
-  [KeyPart.PRIVATE]: "private key",
-  [KeyPart.PUBLIC]: "public key",
-};
+const PART_NAME: Record<KeyPart, string> = { priv: "private key", pub: "public key" };
 
 interface Range {
   offset: number;
@@ -45,7 +42,7 @@ const MIN_SPLIT = 128;
 
 async function readOnce(
   board: Board,
-  part: KeyPartValue,
+  part: KeyPart,
   total: number,
   opts: ReadbackOptions,
   stats: ReadbackStats,
@@ -123,7 +120,7 @@ async function readOnce(
 /** Reads `total` bytes of `part` and checks them against `sha256`. The caller zeroizes the result. */
 export async function readPart(
   board: Board,
-  part: KeyPartValue,
+  part: KeyPart,
   total: number,
   sha256: Uint8Array,
   opts: ReadbackOptions = {},

@@ -5,22 +5,10 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { encodeFrame, type Frame, FrameDecoder, RESPONSE_FLAG } from "../../src/device/frame.js";
+import { ERROR_RESPONSE_TYPE, EventType, MsgType } from "../../src/device/messages.js";
 
-export const T = {
-  HELLO: 0x01,
-  PING: 0x02,
-  KEYGEN: 0x03,
-  STATUS: 0x04,
-  CANCEL: 0x05,
-  READ: 0x06,
-  RELEASE: 0x07,
-  REBOOT: 0x08,
-  ERROR: 0xff,
-  BOOT: 0x40,
-  PROGRESS: 0x41,
-  DONE: 0x42,
-  FAILED: 0x43,
-} as const;
+/** Frame types from the TypeScript codec; ERROR as the device sends it (0x7f | RESPONSE_FLAG). */
+export const T = { ...MsgType, ...EventType, ERROR: ERROR_RESPONSE_TYPE } as const;
 
 export class FwProcess {
   readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
