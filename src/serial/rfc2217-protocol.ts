@@ -2,6 +2,7 @@
  * RFC 2217 ("Telnet Com Port Control Option", Oct 1997) codes, and the value encodings both the
  * client and the server use. The server answers a client command C with C + 100 (RFC 2217 §3).
  */
+import { encodeSubnegotiation, OPT_COM_PORT } from "./telnet.js";
 import type { LineFormat, Parity, StopBits } from "./transport.js";
 
 export const CPO_SIGNATURE = 0;
@@ -20,6 +21,14 @@ export const CPO_PURGE_DATA = 12;
 
 /** Server-to-client code for a client command (RFC 2217 §3: "command + 100"). */
 export const SERVER_OFFSET = 100;
+
+/** One COM-PORT-OPTION message: IAC SB 44 <code> <value, IAC doubled> IAC SE (RFC 2217 §3). */
+export function encodeComPort(code: number, value: Uint8Array): Uint8Array {
+  const payload = new Uint8Array(value.length + 1);
+  payload[0] = code;
+  payload.set(value, 1);
+  return encodeSubnegotiation(OPT_COM_PORT, payload);
+}
 
 // SET-CONTROL values (RFC 2217, "SET-CONTROL").
 export const CONTROL_REQUEST_FLOW = 0;

@@ -42,6 +42,7 @@ import {
   DEFAULT_FORMAT,
   decodeBaud,
   encodeBaud,
+  encodeComPort,
   type PurgeTarget,
   parityCode,
   parityOf,
@@ -51,20 +52,15 @@ import {
   stopBitsOf,
 } from "./rfc2217-protocol.js";
 import {
-  DO,
-  DONT,
+  answerNegotiation,
   encodeNegotiation,
-  encodeSubnegotiation,
   escapeIac,
   type NegotiationVerb,
   OPT_BINARY,
   OPT_COM_PORT,
   OPT_SGA,
-  sideOf,
   TelnetOptionState,
   TelnetParser,
-  WILL,
-  WONT,
 } from "./telnet.js";
 import type { DataBits, LineFormat, Signals } from "./transport.js";
 import { signalOrder } from "./transport-base.js";
@@ -277,8 +273,7 @@ export class Rfc2217Server extends EventEmitter<Rfc2217ServerEvents> {
     const cmd = payload[0];
     if (cmd === undefined) return;
     const value = payload.subarray(1);
-    const reply = (v: Uint8Array) =>
-      void conn.send(encodeSubnegotiation(OPT_COM_PORT, concat(cmd + SERVER_OFFSET, v)));
+    const reply = (v: Uint8Array) => void conn.send(encodeComPort(cmd + SERVER_OFFSET, v));
     switch (cmd) {
       case CPO_SIGNATURE:
         if (value.length === 0)
@@ -336,9 +331,7 @@ export class Rfc2217Server extends EventEmitter<Rfc2217ServerEvents> {
   }
 
   /** @internal */ clientAgreed(conn: ClientConnection): void {
-    void conn.send(
-      encodeSubnegotiation(OPT_COM_PORT, Uint8Array.of(CPO_NOTIFY_MODEMSTATE + SERVER_OFFSET, MODEM_STATE)),
-    );
+    void conn.send(encodeComPort(CPO_NOTIFY_MODEMSTATE + SERVER_OFFSET, Uint8Array.of(MODEM_STATE)));
   }
 
   private setFormat(change: Partial<LineFormat>): void {
@@ -447,24 +440,11 @@ class ClientConnection {
   }
 
   private onNegotiate(verb: NegotiationVerb, option: number): void {
-    const state = this.telnetOptions.find((o) => o.option === option && o.side === sideOf(verb));
-    if (!state) {
-      if (verb === DO) void this.send(encodeNegotiation(WONT, option));
-      else if (verb === WILL) void this.send(encodeNegotiation(DONT, option));
-      return;
-    }
-    const reply = state.receive(verb);
-    if (reply !== null) void this.send(encodeNegotiation(reply, option));
-    if (option === OPT_COM_PORT && state.enabled && !this.agreed) {
+    const { state, reply } = answerNegotiation(this.telnetOptions, verb, option);
+    if (reply !== null) void this.send(reply);
+    if (option === OPT_COM_PORT && state?.enabled && !this.agreed) {
       this.agreed = true;
       this.server.clientAgreed(this);
     }
   }
-}
-
-function concat(first: number, rest: Uint8Array): Uint8Array {
-  const out = new Uint8Array(rest.length + 1);
-  out[0] = first;
-  out.set(rest, 1);
-  return out;
 }

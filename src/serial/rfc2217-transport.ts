@@ -31,6 +31,7 @@ import {
   CPO_SIGNATURE,
   decodeBaud,
   encodeBaud,
+  encodeComPort,
   PURGE_CODES,
   type PurgeTarget,
   parityCode,
@@ -38,21 +39,16 @@ import {
   stopBitsCode,
 } from "./rfc2217-protocol.js";
 import {
-  DO,
-  DONT,
+  answerNegotiation,
   encodeNegotiation,
-  encodeSubnegotiation,
   escapeIac,
   type NegotiationVerb,
   OPT_BINARY,
   OPT_COM_PORT,
   OPT_ECHO,
   OPT_SGA,
-  sideOf,
   TelnetOptionState,
   TelnetParser,
-  WILL,
-  WONT,
 } from "./telnet.js";
 import type { ResolvedTransportOptions, Signals, TransportCapabilities } from "./transport.js";
 import { signalOrder, TransportBase } from "./transport-base.js";
@@ -216,7 +212,7 @@ export class Rfc2217Transport extends TransportBase {
         const verb = o.request();
         if (verb !== null) requests.push(encodeNegotiation(verb, o.option));
       }
-      this.socket!.write(concat(requests));
+      this.socket!.write(Buffer.concat(requests));
     });
   }
 
@@ -239,17 +235,9 @@ export class Rfc2217Transport extends TransportBase {
   }
 
   private onNegotiate(verb: NegotiationVerb, option: number): void {
-    const side = sideOf(verb);
-    const state = this.telnetOptions.find((o) => o.option === option && o.side === side);
-    if (!state) {
-      // Unknown option: refuse positive requests only (answering refusals would loop).
-      if (verb === DO) this.socket?.write(encodeNegotiation(WONT, option));
-      else if (verb === WILL) this.socket?.write(encodeNegotiation(DONT, option));
-      return;
-    }
-    const reply = state.receive(verb);
-    if (reply !== null) this.socket?.write(encodeNegotiation(reply, option));
-    this.negotiationChanged?.();
+    const { state, reply } = answerNegotiation(this.telnetOptions, verb, option);
+    if (reply !== null) this.socket?.write(reply);
+    if (state) this.negotiationChanged?.();
   }
 
   private onComPort(payload: Uint8Array): void {
@@ -259,7 +247,7 @@ export class Rfc2217Transport extends TransportBase {
     if (code === CPO_SIGNATURE) {
       // The server asks for our signature (RFC 2217 SIGNATURE with no text).
       const text = new TextEncoder().encode("rsagen");
-      this.socket?.write(encodeSubnegotiation(OPT_COM_PORT, concat([Uint8Array.of(CPO_SIGNATURE), text])));
+      this.socket?.write(encodeComPort(CPO_SIGNATURE, text));
       return;
     }
     if (code < SERVER_OFFSET) return;
@@ -321,7 +309,7 @@ export class Rfc2217Transport extends TransportBase {
         }, this.options.ackTimeoutMs),
       };
       queue.push(waiter);
-      socket.write(encodeSubnegotiation(OPT_COM_PORT, concat([Uint8Array.of(cmd), value])));
+      socket.write(encodeComPort(cmd, value));
     });
   }
 
@@ -431,16 +419,4 @@ function connectError(where: string, err: NodeJS.ErrnoException): RsagenError {
     default:
       return new RsagenError("E_NO_PORT", `cannot connect to ${where}: ${err.message}`, hint, { cause: err });
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

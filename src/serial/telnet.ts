@@ -223,3 +223,18 @@ export class TelnetOptionState {
 export function sideOf(verb: NegotiationVerb): "we" | "they" {
   return verb === DO || verb === DONT ? "we" : "they";
 }
+
+/**
+ * Handles a peer's verb about `option` (both RFC 2217 ends): the option's state machine when we
+ * track it; otherwise a refusal of positive requests only (answering a refusal would loop).
+ * Returns the tracked state (undefined for an unknown option) and the bytes to send, if any.
+ */
+export function answerNegotiation(
+  options: readonly TelnetOptionState[],
+  verb: NegotiationVerb,
+  option: number,
+): { state: TelnetOptionState | undefined; reply: Uint8Array | null } {
+  const state = options.find((o) => o.option === option && o.side === sideOf(verb));
+  const answer = state ? state.receive(verb) : verb === DO ? WONT : verb === WILL ? DONT : null;
+  return { state, reply: answer === null ? null : encodeNegotiation(answer, option) };
+}

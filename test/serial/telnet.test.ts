@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { encodeComPort } from "../../src/serial/rfc2217-protocol.js";
 import {
+  answerNegotiation,
   DO,
+  DONT,
   encodeSubnegotiation,
   escapeIac,
   IAC,
@@ -58,5 +61,35 @@ describe("telnet framing", () => {
     asked.request();
     expect(asked.receive(WONT)).toBeNull();
     expect(asked.rejected).toBe(true);
+  });
+
+  it("answers unknown options by refusing positive requests only, known ones by their state", () => {
+    const binary = new TelnetOptionState(0, "they", true);
+    expect(answerNegotiation([binary], DO, 24)).toEqual({
+      state: undefined,
+      reply: Uint8Array.of(IAC, WONT, 24),
+    });
+    expect(answerNegotiation([binary], WILL, 24).reply).toEqual(Uint8Array.of(IAC, DONT, 24));
+    expect(answerNegotiation([binary], DONT, 24).reply).toBeNull();
+    expect(answerNegotiation([binary], WONT, 24).reply).toBeNull();
+    const r = answerNegotiation([binary], WILL, 0);
+    expect(r.state).toBe(binary);
+    expect(r.reply).toEqual(Uint8Array.of(IAC, DO, 0));
+    expect(binary.enabled).toBe(true);
+  });
+
+  it("a COM-PORT-OPTION message is code then value inside IAC SB 44 ... IAC SE, 0xFF doubled", () => {
+    expect(Array.from(encodeComPort(101, Uint8Array.of(0, 0, 0xff)))).toEqual([
+      IAC,
+      SB,
+      44,
+      101,
+      0,
+      0,
+      IAC,
+      IAC,
+      IAC,
+      SE,
+    ]);
   });
 });
