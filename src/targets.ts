@@ -92,7 +92,8 @@ export const TARGETS: Record<TargetName, TargetInfo> = {
       drom: { start: 0x3f400000, end: 0x3f800000 },
       irom: { start: 0x400d0000, end: 0x40400000 },
       iram: { start: 0x40080000, end: 0x400a0000 },
-      dram: { start: 0x3ffb0000, end: 0x40000000 },
+      // esptool targets/esp32.py MEMORY_MAP: DRAM 0x3FFAE000-0x40000000 (SOC_DRAM_LOW 0x3FFAE000).
+      dram: { start: 0x3ffae000, end: 0x40000000 },
     },
     flashFreqCodes: { ...FREQ_CLASSIC },
   },
@@ -194,9 +195,14 @@ export const TARGETS: Record<TargetName, TargetInfo> = {
     nativeUsb: { vid: 0x303a, pid: 0x1001, kind: "usb-serial-jtag" },
     romBanner:
       "ESP-ROM:esp32c6-20220919\r\nBuild:Sep 19 2022\r\nrst:0x1 (POWERON),boot:0x4 (DOWNLOAD(USB/UART0/SDIO_FEI_FEO))\r\nwaiting for download\r\n",
+    // One cache window serves code and read-only data on the C6: ESP-IDF soc/esp32c6/include/soc/soc.h
+    // has SOC_DROM_LOW = SOC_IROM_LOW = 0x42000000, and esptool (>= v4.10, commit 3555fe1 "fix: Not
+    // reading app description for some SoCs"; v5.3.0 prints segments there as "DROM, IROM") has both
+    // DROM and IROM at 0x42000000-0x43000000 in MEMORY_MAP. Its is_flash_addr range (IROM_MAP
+    // 0x42000000-0x42800000 + DROM_MAP 0x42800000-0x43000000) is the same span.
     memory: {
-      drom: { start: 0x42800000, end: 0x43000000 },
-      irom: { start: 0x42000000, end: 0x42800000 },
+      drom: { start: 0x42000000, end: 0x43000000 },
+      irom: { start: 0x42000000, end: 0x43000000 },
       iram: { start: 0x40800000, end: 0x40880000 },
       dram: { start: 0x40800000, end: 0x40880000 },
     },
