@@ -346,57 +346,41 @@ export class RomLoader {
   ): Promise<{ wireBytes: number }> {
     const total = data.length;
     const bs = this.blockSize;
+    let op: number;
+    let chunks: Uint8Array[];
+    let timeoutMs: number;
     if (compress) {
       const z = new Uint8Array(deflateSync(data, { level: 9 }));
       const blocks = await this.flashDeflBegin(total, z.length, offset);
-      if (this.isStub) {
-        const chunks = Array.from({ length: blocks }, (_, i) => z.subarray(i * bs, (i + 1) * bs));
-        // The stub replies on receipt; a reply can wait for the previous block's erase + write.
-        await this.flashDataPipelined(
-          Op.FLASH_DEFL_DATA,
-          chunks,
-          timeoutPerMb(ERASE_WRITE_MS_PER_MB, bs * 16),
-          (seq) => {
-            const wire = Math.min(z.length, (seq + 1) * bs);
-            onProgress?.({
-              written: Math.min(total, Math.round((wire / z.length) * total)),
-              total,
-              wireBytes: wire,
-            });
-          },
-        );
-        return { wireBytes: z.length };
-      }
-      for (let seq = 0; seq < blocks; seq++) {
-        const block = z.subarray(seq * bs, Math.min(z.length, (seq + 1) * bs));
-        // The ROM inflates and writes before it acknowledges; allow for the erase-write time of the
-        // uncompressed bytes this block can expand to (esptool uses the same per-MB rate).
-        await this.flashData(Op.FLASH_DEFL_DATA, block, seq, timeoutPerMb(ERASE_WRITE_MS_PER_MB, bs * 16));
-        const wire = Math.min(z.length, (seq + 1) * bs);
-        onProgress?.({
-          written: Math.min(total, Math.round((wire / z.length) * total)),
-          total,
-          wireBytes: wire,
-        });
-      }
-      return { wireBytes: z.length };
+      op = Op.FLASH_DEFL_DATA;
+      chunks = Array.from({ length: blocks }, (_, i) => z.subarray(i * bs, (i + 1) * bs));
+      // The ROM inflates and writes before it acknowledges, and the stub's reply can wait for the
+      // previous block's erase + write: allow for the erase-write time of the uncompressed bytes a
+      // block can expand to (esptool uses the same per-MB rate).
+      timeoutMs = timeoutPerMb(ERASE_WRITE_MS_PER_MB, bs * 16);
+    } else {
+      const blocks = await this.flashBegin(total, offset);
+      op = Op.FLASH_DATA;
+      chunks = Array.from({ length: blocks }, (_, i) => padBlock(data.subarray(i * bs, (i + 1) * bs), bs));
+      timeoutMs = timeoutPerMb(ERASE_WRITE_MS_PER_MB, bs);
     }
-    const blocks = await this.flashBegin(total, offset);
+    const wireTotal = chunks.reduce((n, c) => n + c.length, 0);
+    let wire = 0;
+    const acked = (seq: number) => {
+      wire += chunks[seq]!.length;
+      // Compressed: the share of the image the wire bytes so far stand for.
+      const written = compress ? Math.round((wire / wireTotal) * total) : wire;
+      onProgress?.({ written: Math.min(total, written), total, wireBytes: wire });
+    };
     if (this.isStub) {
-      const chunks = Array.from({ length: blocks }, (_, i) =>
-        padBlock(data.subarray(i * bs, (i + 1) * bs), bs),
-      );
-      await this.flashDataPipelined(Op.FLASH_DATA, chunks, timeoutPerMb(ERASE_WRITE_MS_PER_MB, bs), (seq) =>
-        onProgress?.({ written: Math.min(total, (seq + 1) * bs), total, wireBytes: (seq + 1) * bs }),
-      );
-      return { wireBytes: blocks * bs };
+      await this.flashDataPipelined(op, chunks, timeoutMs, acked);
+    } else {
+      for (let seq = 0; seq < chunks.length; seq++) {
+        await this.flashData(op, chunks[seq]!, seq, timeoutMs);
+        acked(seq);
+      }
     }
-    for (let seq = 0; seq < blocks; seq++) {
-      const block = padBlock(data.subarray(seq * bs, Math.min(total, (seq + 1) * bs)), bs);
-      await this.flashData(Op.FLASH_DATA, block, seq, timeoutPerMb(ERASE_WRITE_MS_PER_MB, bs));
-      onProgress?.({ written: Math.min(total, (seq + 1) * bs), total, wireBytes: (seq + 1) * bs });
-    }
-    return { wireBytes: blocks * bs };
+    return { wireBytes: wireTotal };
   }
 }
 
