@@ -11,7 +11,7 @@ import {
   extractHostExecutable,
   wrapHostExecutable,
 } from "../../src/image/host-payload.js";
-import { buildImage, parseImage, validateImage } from "../../src/image/index.js";
+import { buildImage, isFlashMapped, parseImage, validateImage } from "../../src/image/index.js";
 import { TARGET_NAMES, TARGETS } from "../../src/targets.js";
 
 let tmp: string;
@@ -74,7 +74,9 @@ describe("wrapHostExecutable / extractHostExecutable", () => {
       expect(Buffer.from(parsed.appDesc!.appElfSha256).toString("hex")).toBe(
         createHash("sha256").update(exe).digest("hex"),
       );
-      const payload = parsed.segments.filter((s) => s.kind === "irom");
+      // The payload is the flash-mapped segment after the app description (on the C6 DROM and IROM
+      // are one window, so "flash-mapped" rather than "irom").
+      const payload = parsed.segments.slice(1).filter((s) => isFlashMapped(target, s.loadAddr));
       expect(payload).toHaveLength(1);
       expect(payload[0]!.dataOffset % 0x10000).toBe(payload[0]!.loadAddr % 0x10000);
       const back = extractHostExecutable(img);
@@ -92,7 +94,9 @@ describe("wrapHostExecutable / extractHostExecutable", () => {
 
   it("a flipped byte in the executable fails validation (checksum and SHA-256)", () => {
     const img = wrapHostExecutable(exe, { target: "esp32c3", version: "0.1.0", flash });
-    const seg = parseImage(img).segments.find((s) => s.kind === "irom")!;
+    const seg = parseImage(img)
+      .segments.slice(1)
+      .find((s) => isFlashMapped("esp32c3", s.loadAddr))!;
     img[seg.dataOffset + 100]! ^= 0x01;
     expect(() => extractHostExecutable(img)).toThrow(/checksum|SHA-256|sha/i);
   });
