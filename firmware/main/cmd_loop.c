@@ -73,15 +73,6 @@ void app_log_banner(void)
             (app_features() & RSAGEN_FEAT_INLINE_KEYGEN) ? "on" : "off", (unsigned)os_wdt_timeout_ms());
 }
 
-static size_t put_str(uint8_t *p, const char *s)
-{
-    size_t n = strlen(s);
-    if (n > RSAGEN_HELLO_MAX_STRING) n = RSAGEN_HELLO_MAX_STRING;
-    p[0] = (uint8_t)n;
-    memcpy(p + 1, s, n);
-    return n + 1;
-}
-
 static void send_boot_event(void)
 {
     uint8_t p[RSAGEN_BOOT_FIXED_LEN + 2 * (1 + RSAGEN_HELLO_MAX_STRING)];
@@ -90,8 +81,8 @@ static void send_boot_event(void)
     rsagen_put_u16le(p + RSAGEN_BOOT_OFF_FEATURES, app_features());
     rsagen_put_u32le(p + RSAGEN_BOOT_OFF_RESET_REASON, platform_reset_reason());
     size_t n = RSAGEN_BOOT_FIXED_LEN;
-    n += put_str(p + n, platform_fw_version());
-    n += put_str(p + n, platform_target());
+    n += rsagen_put_str(p + n, platform_fw_version());
+    n += rsagen_put_str(p + n, platform_target());
     app_send(RSAGEN_EVT_BOOT, 0, p, n);
 }
 

@@ -25,15 +25,6 @@ static const char *TAG = "rsagen";
 
 static uint8_t resp(uint8_t type) { return (uint8_t)(type | RSAGEN_PROTO_RESPONSE_FLAG); }
 
-static size_t put_str(uint8_t *p, const char *s)
-{
-    size_t n = strlen(s);
-    if (n > RSAGEN_HELLO_MAX_STRING) n = RSAGEN_HELLO_MAX_STRING;
-    p[0] = (uint8_t)n;
-    memcpy(p + 1, s, n);
-    return n + 1;
-}
-
 static void handle_hello(app_t *app, const rsagen_frame_t *f)
 {
     uint8_t p[RSAGEN_HELLO_FIXED_LEN + 4 * (1 + RSAGEN_HELLO_MAX_STRING)];
@@ -48,10 +39,10 @@ static void handle_hello(app_t *app, const rsagen_frame_t *f)
     rsagen_put_u32le(p + RSAGEN_HELLO_OFF_LARGEST_BLOCK, (uint32_t)os_largest_free_block());
     rsagen_put_u32le(p + RSAGEN_HELLO_OFF_WDT_TIMEOUT_MS, os_wdt_timeout_ms());
     size_t n = RSAGEN_HELLO_FIXED_LEN;
-    n += put_str(p + n, platform_fw_version());
-    n += put_str(p + n, platform_target());
-    n += put_str(p + n, platform_idf_version());
-    n += put_str(p + n, MBEDTLS_VERSION_STRING_FULL);
+    n += rsagen_put_str(p + n, platform_fw_version());
+    n += rsagen_put_str(p + n, platform_target());
+    n += rsagen_put_str(p + n, platform_idf_version());
+    n += rsagen_put_str(p + n, MBEDTLS_VERSION_STRING_FULL);
     /* HELLO is version-proof: answered in our own version whatever the request carried. */
     app_send(resp(RSAGEN_MSG_HELLO), f->request_id, p, n);
 }

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -196,6 +197,17 @@ static inline void rsagen_put_u32le(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 8);
     p[2] = (uint8_t)(v >> 16);
     p[3] = (uint8_t)(v >> 24);
+}
+
+/* A protocol string (HELLO, BOOT): a length byte, then the bytes of s cut to
+ * RSAGEN_HELLO_MAX_STRING. Returns the bytes written (1 + length). */
+static inline size_t rsagen_put_str(uint8_t *p, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > RSAGEN_HELLO_MAX_STRING) n = RSAGEN_HELLO_MAX_STRING;
+    p[0] = (uint8_t)n;
+    memcpy(p + 1, s, n);
+    return n + 1;
 }
 
 static inline uint16_t rsagen_get_u16le(const uint8_t *p)
