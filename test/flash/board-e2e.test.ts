@@ -3,7 +3,7 @@
  * the auto-reset circuit (default-reset), with and without the stub, for every target; and the
  * board's pty (no reset lines) with --before no-reset after the board was put in download mode.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { planFlash } from "../../src/flash/plan.js";
 import { type FlashOptions, flashBoard } from "../../src/flash/session.js";
 import { stubPath } from "../../src/flash/stub-path.js";
@@ -11,22 +11,11 @@ import { transportPort } from "../../src/flash/transport-port.js";
 import { openTransport, type Transport } from "../../src/serial/transport.js";
 import { type Board, startBoard } from "../../src/sim/board.js";
 import { TARGET_NAMES, type TargetName } from "../../src/targets.js";
+import { closedAfterEach, E2E_FLASH_OPTIONS } from "./helpers/e2e.js";
 import { buildFiles } from "./helpers/images.js";
 
-const open: Array<Board | Transport> = [];
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close().catch(() => {});
-});
-
-const opts: FlashOptions = {
-  before: "default-reset",
-  after: "no-reset",
-  stub: true,
-  skip: true,
-  eraseAll: false,
-  force: false,
-  stubPath,
-};
+const open = closedAfterEach<Board | Transport>();
+const opts: FlashOptions = { ...E2E_FLASH_OPTIONS, stubPath };
 
 const plan = (t: TargetName) =>
   planFlash({ target: t, flash: { size: "4MB", mode: "dio", freq: "40m" }, files: buildFiles(t, 48 * 1024) });

@@ -5,7 +5,7 @@
  * with a clear RsagenError or succeeds with every region's MD5 matching what is really in flash.
  */
 import { createHash } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RsagenError } from "../../src/errors.js";
 import { type FlashPlan, planFlash } from "../../src/flash/plan.js";
 import { type FlashOptions, type FlashResult, flashBoard } from "../../src/flash/session.js";
@@ -13,23 +13,11 @@ import { stubPath } from "../../src/flash/stub-path.js";
 import { transportPort } from "../../src/flash/transport-port.js";
 import { openTransport, type Transport } from "../../src/serial/transport.js";
 import { type Board, type BoardFaults, startBoard } from "../../src/sim/index.js";
+import { closedAfterEach, E2E_FLASH_OPTIONS } from "./helpers/e2e.js";
 import { buildFiles } from "./helpers/images.js";
 
-const open: Array<Board | Transport> = [];
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close().catch(() => {});
-});
-
-const opts: FlashOptions = {
-  before: "default-reset",
-  after: "no-reset",
-  stub: true,
-  skip: true,
-  eraseAll: false,
-  force: false,
-  connectAttempts: 3,
-  stubPath,
-};
+const open = closedAfterEach<Board | Transport>();
+const opts: FlashOptions = { ...E2E_FLASH_OPTIONS, connectAttempts: 3, stubPath };
 
 const plan: FlashPlan = planFlash({
   target: "esp32c3",

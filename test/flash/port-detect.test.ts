@@ -14,6 +14,7 @@ import { resolvePort } from "../../src/serial/ports.js";
 import { type Board, startBoard } from "../../src/sim/index.js";
 import { makeBuildDir } from "./helpers/build-dir.js";
 import { enterDownloadMode } from "./helpers/download-mode.js";
+import { E2E_FLASH_OPTIONS } from "./helpers/e2e.js";
 import { addUsbTty, type FakeSysfs, fakeSysfs } from "./helpers/fake-sysfs.js";
 
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -42,12 +43,7 @@ function options(fs: FakeSysfs, buildDir: string, events: FlashEvent[]): RunFlas
     buildDir,
     cwd: buildDir,
     discoverPort: (p) => resolvePort(p, { sysRoot: fs.sysRoot, devRoot: fs.devRoot }),
-    before: "default-reset",
-    after: "no-reset",
-    stub: true,
-    skip: true,
-    eraseAll: false,
-    force: false,
+    ...E2E_FLASH_OPTIONS,
     connectAttempts: 3,
     onEvent: (e) => events.push(e),
   };
