@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { RsagenError, toRsagenError } from "../errors.js";
 import { registerBuild } from "./build.js";
+import { tolerateClosedOutput } from "./closed-output.js";
 import { registerFlash } from "./flash.js";
 import { registerInfo } from "./info.js";
 import { registerKeygen } from "./keygen.js";
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  tolerateClosedOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { onStdoutClosed } from "./closed-output.js";
 import { contextFor } from "./context.js";
 
 /** Ctrl-] (as in telnet and idf.py monitor) and Ctrl-C end the monitor. */
@@ -32,6 +33,7 @@ export function registerMonitor(program: Command): void {
           );
       });
       out.info(`--- rsagen monitor on ${port} (Ctrl-] or Ctrl-C exits) ---`);
+      // Ends on an exit key, Ctrl-C, a lost port, or a reader that went away (`| head`): exit 0.
       await new Promise<void>((resolve) => {
         const stdin = process.stdin;
         const finish = () => {
@@ -40,6 +42,7 @@ export function registerMonitor(program: Command): void {
           stdin.pause();
           t.off("close", finish);
           process.off("SIGINT", finish);
+          stopWatchingStdout();
           resolve();
         };
         const onKey = (b: Buffer) => {
@@ -51,6 +54,7 @@ export function registerMonitor(program: Command): void {
         stdin.resume();
         t.once("close", finish);
         process.once("SIGINT", finish);
+        const stopWatchingStdout = onStdoutClosed(finish);
       });
       mon.stop();
       await t.close().catch(() => {});
