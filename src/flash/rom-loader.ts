@@ -34,6 +34,9 @@ const MD5_MS_PER_MB = 8_000;
 /** Chip-magic register read by esptool when GET_SECURITY_INFO gives no chip id. */
 export const CHIP_MAGIC_REG = 0x40001000;
 
+/** SPI_FLASH_MD5 requests before a damaged (non-hex) ROM reply is an error. */
+const MD5_TRIES = 3;
+
 export function timeoutPerMb(msPerMb: number, bytes: number): number {
   return Math.max(DEFAULT_TIMEOUT_MS, Math.ceil((msPerMb * bytes) / 1_000_000));
 }
@@ -314,23 +317,28 @@ export class RomLoader {
   /**
    * SPI_FLASH_MD5 as lowercase hex. The ROM answers 32 ASCII hex characters, the stub 16 raw
    * bytes (esptool-js 0.7.0 hex-encodes the ROM's ASCII again, so its ROM verify always fails).
+   * ROM replies carry no checksum: text that is not hex was damaged on the line, and is asked for
+   * again (reading a digest changes nothing).
    */
   async md5(offset: number, size: number): Promise<string> {
     const len = this.isStub ? 16 : 32;
-    const r = await this.command(Op.SPI_FLASH_MD5, u32le(offset, size, 0, 0), {
-      respDataLen: len,
-      timeoutMs: timeoutPerMb(MD5_MS_PER_MB, size),
-    });
-    if (r.data.length !== len) throw new RomCommandError(Op.SPI_FLASH_MD5, 1, 0);
-    if (this.isStub) return Buffer.from(r.data).toString("hex");
-    const text = Buffer.from(r.data).toString("latin1").toLowerCase();
-    if (!/^[0-9a-f]{32}$/.test(text)) {
-      throw new RsagenError(
-        "E_FLASH_FAILED",
-        `SPI_FLASH_MD5 reply is not a hex digest: ${JSON.stringify(text)}`,
-      );
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.command(Op.SPI_FLASH_MD5, u32le(offset, size, 0, 0), {
+        respDataLen: len,
+        timeoutMs: timeoutPerMb(MD5_MS_PER_MB, size),
+      });
+      if (r.data.length !== len) throw new RomCommandError(Op.SPI_FLASH_MD5, 1, 0);
+      if (this.isStub) return Buffer.from(r.data).toString("hex");
+      const text = Buffer.from(r.data).toString("latin1").toLowerCase();
+      if (/^[0-9a-f]{32}$/.test(text)) return text;
+      if (attempt === MD5_TRIES) {
+        throw new RsagenError(
+          "E_FLASH_FAILED",
+          `SPI_FLASH_MD5 reply is not a hex digest ${MD5_TRIES} times, last ${JSON.stringify(text)}`,
+          "the serial line damages the chip's replies: flash again at a lower --baud or with another cable",
+        );
+      }
     }
-    return text;
   }
 
   /**

@@ -71,6 +71,12 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
   });
   try {
     const chip = await detectChip(conn.loader);
+    if (chip.reads && chip.reads.length > 2) {
+      emit({
+        event: "warning",
+        message: `the chip type took ${chip.reads.length} reads to get two agreeing answers (${chip.reads.join(", ")}): the line is noisy`,
+      });
+    }
     emit({
       event: "connected",
       port: port.description,

@@ -10,6 +10,7 @@
  */
 
 import type { FlashPort, Signals } from "../../../src/flash/port.js";
+import { Op, SlipDecoder, slipEncode } from "../../../src/rom/index.js";
 import { type TransportCapabilities, transportOptionsSchema } from "../../../src/serial/transport.js";
 import { TransportBase } from "../../../src/serial/transport-base.js";
 import { MemoryFlash } from "../../../src/sim/flash.js";
@@ -23,6 +24,11 @@ export interface SimFaults {
   resetAfterDataFrames?: number;
   /** The port disappears after this many FLASH_*DATA frames. */
   vanishAfterDataFrames?: number;
+  /**
+   * XOR masks for the chip id (data bytes 12..15) of successive GET_SECURITY_INFO replies, as bits
+   * flipped on the line would damage it (ROM replies carry no checksum); 0 leaves one intact.
+   */
+  securityInfoChipIdFlips?: number[];
 }
 
 class CorruptingFlash extends MemoryFlash {
@@ -119,10 +125,22 @@ export class SimPort extends TransportBase implements FlashPort {
           for (let i = 0; i + 2 < b.length; i++)
             if (b[i] === 0xc0 && b[i + 1] === 0x01 && (b[i + 2] === 0x03 || b[i + 2] === 0x11))
               this.dataReplies++;
-          this.deliver(b);
+          this.deliver(this.damageOnLine(b));
         } else if (a.kind === "reboot") this.reboots++;
       }
     });
+  }
+
+  private damageOnLine(frame: Uint8Array): Uint8Array {
+    const flips = this.faults.securityInfoChipIdFlips;
+    if (!flips || flips.length === 0) return frame;
+    const packets = new SlipDecoder().push(frame).flatMap((e) => (e.kind === "packet" ? [e.packet] : []));
+    const p = packets[0];
+    if (packets.length !== 1 || !p || p[0] !== 0x01 || p[1] !== Op.GET_SECURITY_INFO) return frame;
+    const damaged = p.slice();
+    const v = new DataView(damaged.buffer);
+    v.setUint32(8 + 12, v.getUint32(8 + 12, true) ^ flips.shift()!, true);
+    return slipEncode(damaged);
   }
 
   onData(listener: (chunk: Uint8Array) => void): () => void {
