@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { RsagenError } from "../errors.js";
@@ -143,16 +143,41 @@ export function registerBuild(program: Command): void {
   });
 }
 
+/** How each build stage reads for a human; --json keeps the stage name and its details as they are. */
+function describeStage(name: string, detail: Record<string, unknown>, target: string): string {
+  const dir = typeof detail.dir === "string" ? shortPath(detail.dir) : undefined;
+  switch (name) {
+    case "sdkconfig-reset":
+      return `${dir}: ${detail.reason}; regenerating sdkconfig`;
+    case "build":
+      return `${target}: building the firmware with ESP-IDF ${detail.idf} (${RUNNERS[String(detail.runner)] ?? detail.runner}) in ${dir}`;
+    case "size":
+      return `${target}: reading the image sizes`;
+    case "host-configure":
+      return `${target}: configuring the host firmware build (CMake) in ${dir}`;
+    case "host-build":
+      return `${target}: compiling the host firmware`;
+    case "package":
+      return `${target}: packaging the app image, bootloader and partition table for the virtual board`;
+    default:
+      return `${target}: ${name}`;
+  }
+}
+
+const RUNNERS: Record<string, string> = { path: "idf.py on PATH", "idf-path": "IDF_PATH", docker: "Docker" };
+
+/** A path under the current folder as a relative one, others as they are. */
+function shortPath(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r === "" || r.startsWith("..") || isAbsolute(r) ? p : r;
+}
+
 function buildEvents(out: Output, label: string) {
   let current = label;
   return {
     stage(name: string, detail: Record<string, unknown>) {
       if (typeof detail.target === "string") current = detail.target;
-      out.event("stage", { stage: name, ...detail }, () =>
-        name === "sdkconfig-reset"
-          ? `${detail.dir}: ${detail.reason}; regenerating sdkconfig`
-          : `${name} ${current}${detail.idf ? ` (ESP-IDF ${detail.idf} via ${detail.runner})` : ""}`,
-      );
+      out.event("stage", { stage: name, ...detail }, () => describeStage(name, detail, current));
     },
     line(line: string) {
       out.debug(line);

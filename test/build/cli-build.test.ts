@@ -56,6 +56,10 @@ describe("rsagen build (CLI)", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/built firmware for esp32s2 in .*esp32s2-hwmpi-cx-inline/);
     expect(r.stdout).toMatch(/app image \d+ bytes, partition 1572864 bytes, free \d+ \(\d+\.\d%\)/);
+    expect(r.stderr).toMatch(
+      /^esp32s2: building the firmware with ESP-IDF \S+ \(idf\.py on PATH\) in build\/esp32s2-hwmpi-cx-inline$/m,
+    );
+    expect(r.stderr).toMatch(/^esp32s2: reading the image sizes$/m);
   });
 
   it("--matrix --json: ten builds, rows and the hardware-MPI difference", () => {
@@ -83,6 +87,24 @@ describe("rsagen build (CLI)", () => {
     const res = jsonLines(r.stdout).at(-1)!.result as { dir: string; manifest: { kind: string } };
     expect(res.dir).toBe(join(project, "build/esp32c3-host-cx"));
     expect(res.manifest.kind).toBe("host");
+  });
+
+  it("--host in text mode: one readable line per stage on stderr (no raw event names), --json keeps the stage names", () => {
+    const r = run(["build", "--host", "--target", "esp32c6", "--no-crypto-extra"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr.split("\n").filter(Boolean)).toEqual([
+      "esp32c6: configuring the host firmware build (CMake) in build/esp32c6-host-nocx",
+      "esp32c6: compiling the host firmware",
+      "esp32c6: packaging the app image, bootloader and partition table for the virtual board",
+    ]);
+    expect(r.stdout).toMatch(/^built host image for esp32c6 in .*esp32c6-host-nocx$/m);
+    const j = run(["--json", "build", "--host", "--target", "esp32c6", "--no-crypto-extra"]);
+    const stages = jsonLines(j.stdout).filter((l) => l.event === "stage");
+    expect(stages.map((l) => [l.stage, l.target])).toEqual([
+      ["host-configure", "esp32c6"],
+      ["host-build", "esp32c6"],
+      ["package", "esp32c6"],
+    ]);
   });
 
   const usage: [string, string[], RegExp][] = [
