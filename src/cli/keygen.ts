@@ -73,19 +73,12 @@ export function registerKeygen(program: Command): void {
       const privateEnc = parseOption(privateFormatSchema, raw.private, "--private", "use pkcs1 or pkcs8");
       for (const p of localPorts) parseOption(portSchema, p, "--port");
 
-      const { detectBoardPorts } = await import("../keygen/ports.js");
-      // No port named: --all takes every board found, otherwise the one board (as rsagen flash).
-      let ports = raw.all
-        ? await detectBoardPorts()
-        : localPorts.length
-          ? localPorts
-          : settings.port
-            ? [settings.port]
-            : [];
-      if (ports.length === 0) {
-        const { resolvePort } = await import("../serial/ports.js");
-        ports = [(await resolvePort(undefined)).path];
-      }
+      const { keygenPorts } = await import("../keygen/ports.js");
+      const ports = await keygenPorts({
+        all: Boolean(raw.all),
+        named: localPorts,
+        configured: settings.port,
+      });
       const { keygenOnPorts } = await import("../keygen/multi.js");
       const ac = new AbortController();
       // First Ctrl-C: cancel the jobs on the boards and wait for their confirmation. Second: quit.

@@ -3,7 +3,7 @@
  * the serial engineer's discovery annotates them (src/serial/ports.ts, USB_BRIDGES in src/targets.ts).
  */
 import { RsagenError } from "../errors.js";
-import { describeCandidate, type ListOptions, listPorts } from "../serial/ports.js";
+import { describeCandidate, type ListOptions, listPorts, resolvePort } from "../serial/ports.js";
 
 export async function detectBoardPorts(options: ListOptions = {}): Promise<string[]> {
   const all = await listPorts(options);
@@ -17,6 +17,22 @@ export async function detectBoardPorts(options: ListOptions = {}): Promise<strin
     );
   }
   return boards;
+}
+
+/**
+ * The ports `rsagen keygen` works on: with --all every board found; otherwise the ports named with
+ * -p/--port (repeatable), the configured port (ESPPORT, rsagen.config.json), or else the one board
+ * found on USB (E_NO_PORT for none or several, as rsagen flash). `options` points discovery at
+ * another sysfs (tests).
+ */
+export async function keygenPorts(
+  choice: { all: boolean; named: readonly string[]; configured?: string | undefined },
+  options: ListOptions = {},
+): Promise<string[]> {
+  if (choice.all) return detectBoardPorts(options);
+  if (choice.named.length > 0) return [...choice.named];
+  if (choice.configured) return [choice.configured];
+  return [(await resolvePort(undefined, options)).path];
 }
 
 /** A short, file-name-safe label for a port: /dev/ttyUSB0 -> ttyUSB0, rfc2217://h:4000 -> h-4000. */

@@ -3,7 +3,8 @@
  * keys of every size verified by node:crypto and openssl, timeout + cancel, busy board, firmware
  * without crypto-extra, a reset mid-generation, a noisy line, two boards at once, an unflashed board.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DeviceClient } from "../../src/device/client.js";
 import { duplexFromTransport } from "../../src/device/duplex.js";
@@ -11,8 +12,10 @@ import type { RsagenError } from "../../src/errors.js";
 import { ClientBoard } from "../../src/keygen/client-board.js";
 import { type KeygenEvent, type KeygenOptions, type KeygenResult, runKeygen } from "../../src/keygen/job.js";
 import { keygenOnPorts } from "../../src/keygen/multi.js";
+import { keygenPorts } from "../../src/keygen/ports.js";
 import { openTransport } from "../../src/serial/transport.js";
 import type { Board, BoardFaults } from "../../src/sim/index.js";
+import { addUsbTty, fakeSysfs } from "../flash/helpers/fake-sysfs.js";
 import { opensslCheck } from "../keys/fixtures.js";
 import {
   bootBoard,
@@ -102,8 +105,13 @@ async function appRunning(board: Board): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
 }
 
-async function start(f: Firmware, faults?: BoardFaults, wdtMs?: number): Promise<Board> {
-  const b = await bootBoard(f, faults, wdtMs);
+async function start(
+  f: Firmware,
+  faults?: BoardFaults,
+  wdtMs?: number,
+  extra: { pty?: boolean } = {},
+): Promise<Board> {
+  const b = await bootBoard(f, faults, wdtMs, extra);
   boards.push(b);
   return b;
 }
@@ -250,6 +258,48 @@ describe("keygen on the virtual board (host firmware, mbedtls)", () => {
       if (o.ok) expect(opensslCheck(o.result.files.privatePath!)).toMatch(/Key is valid/);
     }
     expect(readdirSync(out.dir)).toHaveLength(4);
+  }, 180_000);
+
+  it("--all: two boards found by USB VID/PID (fake sysfs, nodes link to the boards' ptys) among a non-ESP tty: each writes its own verified pair", async () => {
+    const [a, b] = [
+      await start(fw, undefined, undefined, { pty: true }),
+      await start(fw, undefined, undefined, { pty: true }),
+    ];
+    const fs = await fakeSysfs();
+    outDirs.push({ dir: fs.root, remove: () => rmSync(fs.root, { recursive: true, force: true }) });
+    await addUsbTty(fs, "ttyUSB0", "1-1", { vid: 0x10c4, pid: 0xea60 }, a.ptyPath); // CP210x bridge
+    await addUsbTty(fs, "ttyACM0", "1-2", { vid: 0x303a, pid: 0x1001 }, b.ptyPath); // USB-Serial/JTAG
+    await addUsbTty(fs, "ttyUSB1", "1-3", { vid: 0x067b, pid: 0x2303 }); // not an ESP bridge
+    const ports = await keygenPorts({ all: true, named: [] }, { sysRoot: fs.sysRoot, devRoot: fs.devRoot });
+    expect([...ports].sort()).toEqual([join(fs.devRoot, "ttyACM0"), join(fs.devRoot, "ttyUSB0")]);
+    const out = tempDir("rsagen-keys-");
+    outDirs.push(out);
+    const outcomes = await keygenOnPorts(
+      ports,
+      {
+        bits: 1024,
+        exponent: 65537,
+        timeoutMs: 120_000,
+        save: {
+          out: out.dir,
+          prefix: "board",
+          format: "pem",
+          private: "pkcs8",
+          publicOnly: false,
+          force: false,
+        },
+      },
+      () => {},
+    );
+    expect(outcomes.map((o) => [o.port, o.ok])).toEqual(ports.map((p) => [p, true]));
+    for (const o of outcomes)
+      if (o.ok) expect(opensslCheck(o.result.files.privatePath!)).toMatch(/Key is valid/);
+    expect(readdirSync(out.dir).sort()).toEqual([
+      "board-ttyACM0.key.pem",
+      "board-ttyACM0.pub.pem",
+      "board-ttyUSB0.key.pem",
+      "board-ttyUSB0.pub.pem",
+    ]);
   }, 180_000);
 
   it("an unflashed board: E_NO_FIRMWARE, nothing written", async () => {

@@ -73,12 +73,18 @@ export function erasedFlash(target: TargetName): Firmware {
   return { target, image: new Uint8Array(TARGETS[target].defaultFlashSize).fill(0xff) };
 }
 
-export async function bootBoard(fw: Firmware, faults?: BoardFaults, wdtMs?: number): Promise<Board> {
+export async function bootBoard(
+  fw: Firmware,
+  faults?: BoardFaults,
+  wdtMs?: number,
+  extra: { pty?: boolean } = {},
+): Promise<Board> {
   return startBoard({
     target: fw.target,
     flashImage: fw.image.slice(),
     ...(faults ? { faults } : {}),
     ...(wdtMs !== undefined ? { wdtMs } : {}),
+    ...extra,
   });
 }
 
