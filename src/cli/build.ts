@@ -35,14 +35,17 @@ export function registerBuild(program: Command): void {
     .command("build")
     .description("build the firmware with ESP-IDF (or --host: the virtual-board image)")
     .option("-t, --target <target>", "esp32, esp32s2, esp32s3, esp32c3 or esp32c6")
-    .option("--hw-mpi", "use the RSA accelerator (CONFIG_MBEDTLS_HARDWARE_MPI, default)", true)
+    .option("--hw-mpi", "use the RSA accelerator (CONFIG_MBEDTLS_HARDWARE_MPI)", true)
     .option("--no-hw-mpi", "software bignum only")
-    .option("--crypto-extra", "compile the keygen feature (CONFIG_TOIT_CRYPTO_EXTRA, default)", true)
+    .option("--crypto-extra", "compile the keygen feature (CONFIG_TOIT_CRYPTO_EXTRA)", true)
     .option("--no-crypto-extra", "leave the keygen feature out (keygen answers 'unsupported')")
     .option("--host", "build the host executable and package it as an image for the virtual board")
     .option("--matrix", "build every target with hardware MPI on and off and print the size table")
-    .option("--docker [image]", "build inside the official espressif/idf Docker image")
-    .option("--build-dir <dir>", "root of the build folders (default: ./build)")
+    .option(
+      "--docker [image]",
+      "build inside the official ESP-IDF Docker image (default image: espressif/idf:v5.5)",
+    )
+    .option("--build-dir <dir>", "root of the build folders (default: build/ in the project)")
     .option(
       "--inline-keygen",
       "negative control: run keygen inline in the command loop (trips the watchdog)",

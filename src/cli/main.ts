@@ -22,7 +22,10 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     // ESPPORT/ESPBAUD are read in resolveSettings (not commander's .env()) so the source is known.
     .option("-p, --port <port>", "serial port or rfc2217://host:port (env: ESPPORT)")
-    .option("-b, --baud <baud>", "serial baud rate for the fast phase (env: ESPBAUD)")
+    .option(
+      "-b, --baud <baud>",
+      "baud rate: flash switches to it after connecting at 115200; keygen, info and monitor use it (default: 115200) (env: ESPBAUD)",
+    )
     .option("--json", "machine-readable output: one JSON object per line")
     .option("-v, --verbose", "more detail, including full tool logs")
     .option("-q, --quiet", "only errors and the final result")
