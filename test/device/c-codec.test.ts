@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crc8, encodeFrame, FrameDecoder } from "../../src/device/frame.js";
+import { xorshift32 } from "../helpers/xorshift.js";
 import { loadFrameVectors, VECTORS_DIR } from "./protocol-vectors.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -40,15 +41,7 @@ describe("C codec (firmware/components/rsagen_proto) against the shared vectors"
 });
 
 describe("C and TypeScript decoders agree byte for byte on random streams", () => {
-  let s = 0x1234567;
-  const rnd = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const rnd = xorshift32(0x1234567);
   const bytes = (n: number) => Uint8Array.from({ length: n }, () => rnd() & 0xff);
 
   /** Frames, corrupted and truncated frames, false headers with a valid check byte, noise. */

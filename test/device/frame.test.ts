@@ -9,6 +9,7 @@ import {
   MAX_PAYLOAD,
   OVERHEAD,
 } from "../../src/device/frame.js";
+import { xorshift32 } from "../helpers/xorshift.js";
 import { type Expect, loadFrameVectors } from "./protocol-vectors.js";
 
 const { frames, streams } = loadFrameVectors();
@@ -125,16 +126,7 @@ describe("encoder limits", () => {
 });
 
 describe("fuzz", () => {
-  // xorshift32: reproducible.
-  let s = 0x9e3779b9;
-  const rnd = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const rnd = xorshift32(0x9e3779b9); // reproducible
 
   it("random bytes: never throws, every frame re-encodes to its bytes, nothing is lost", () => {
     for (let round = 0; round < 40; round++) {
