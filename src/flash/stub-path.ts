@@ -11,52 +11,82 @@
  * Its flashMd5sum is also not needed: the stub's raw MD5 is compared by us (0.7.0's ROM-mode MD5
  * is wrong, see docs/flash.md).
  */
-import { ESPLoader } from "esptool-js";
+import { ESPLoader, UnexpectedChipIdError } from "esptool-js";
 import { RsagenError } from "../errors.js";
 import { createEsptoolTransport } from "../serial/esptool-transport.js";
+import type { TargetInfo } from "../targets.js";
 import type { StubPath } from "./session.js";
 
 const silentTerminal = { clean() {}, writeLine() {}, write() {} };
 
+/** esptool-js chip reads before its disagreement with detect.ts is an error. */
+const ESPTOOL_DETECT_READS = 3;
+
 export const stubPath: StubPath = async ({ port, target, opts }) => {
-  if (!port.transport) {
+  const serial = port.transport;
+  if (!serial) {
     throw new RsagenError(
       "E_INTERNAL",
       `the stub path needs a serial Transport behind ${port.description}`,
       "use --no-stub",
     );
   }
-  // The serial engineer's Web-Serial adapter (src/serial/webserial-adapter.ts) over the same open
-  // Transport; esptool-js's trace output (console.log in 0.7.0) goes nowhere.
-  const transport = createEsptoolTransport(port.transport, { keepTransportOpen: true });
   const romBaud = port.baud;
-  const loader = new ESPLoader({
-    transport,
-    baudrate: opts.baud ?? romBaud,
-    romBaudrate: romBaud,
-    terminal: silentTerminal,
-    debugLogging: false,
-  });
-  try {
-    await loader.detectChip("no_reset");
-    const name = loader.chip.CHIP_NAME.toLowerCase().replace(/-/g, "");
-    if (name !== target.name) {
-      throw new RsagenError(
-        "E_CHIP_MISMATCH",
-        `esptool-js identified ${loader.chip.CHIP_NAME}, rsagen ${target.displayName}`,
-        "check the port; if it persists, flash with --no-stub",
-      );
+  // detect.ts named the chip from two agreeing answers; esptool-js reads it once, and a reply
+  // damaged on the line (ROM replies have no checksum) can name another chip or an unknown one.
+  // Then it reads again, in a fresh session: its connect cannot be repeated on an open adapter.
+  const named: string[] = [];
+  while (named.length < ESPTOOL_DETECT_READS) {
+    // The serial engineer's Web-Serial adapter (src/serial/webserial-adapter.ts) over the same open
+    // Transport; esptool-js's trace output (console.log in 0.7.0) goes nowhere.
+    const transport = createEsptoolTransport(serial, { keepTransportOpen: true });
+    const loader = new ESPLoader({
+      transport,
+      baudrate: opts.baud ?? romBaud,
+      romBaudrate: romBaud,
+      terminal: silentTerminal,
+      debugLogging: false,
+    });
+    try {
+      try {
+        await loader.detectChip("no_reset");
+      } catch (err) {
+        if (!(err instanceof UnexpectedChipIdError)) throw err;
+        named.push(`an unknown chip (${err.message})`);
+        continue;
+      }
+      if (loader.chip.CHIP_NAME.toLowerCase().replace(/-/g, "") !== target.name) {
+        named.push(loader.chip.CHIP_NAME);
+        continue;
+      }
+      await loader.runStub();
+      if (opts.baud && opts.baud !== romBaud) await loader.changeBaud();
+      return;
+    } catch (err) {
+      throw wrap(err, "starting the flasher stub");
+    } finally {
+      // Detaches the adapter from the Transport (which stays open): esptool-js's read loop sees the
+      // stream end and exits, and nothing keeps buffering bytes for it.
+      await transport.adapter.close().catch(() => {});
     }
-    await loader.runStub();
-    if (opts.baud && opts.baud !== romBaud) await loader.changeBaud();
-  } catch (err) {
-    throw wrap(err, "starting the flasher stub");
-  } finally {
-    // Detaches the adapter from the Transport (which stays open): esptool-js's read loop sees the
-    // stream end and exits, and nothing keeps buffering bytes for it.
-    await transport.adapter.close().catch(() => {});
   }
+  throw disagreement(named, target);
 };
+
+function disagreement(named: string[], target: TargetInfo): RsagenError {
+  if (named.every((n) => n === named[0])) {
+    return new RsagenError(
+      "E_CHIP_MISMATCH",
+      `esptool-js identified ${named[0]} (${named.length} times), rsagen ${target.displayName}`,
+      "check the port; if it persists, flash with --no-stub",
+    );
+  }
+  return new RsagenError(
+    "E_NO_SYNC",
+    `esptool-js read the chip as ${named.join(", ")}, rsagen's agreeing reads as ${target.displayName}: the serial line corrupts data`,
+    "try a lower --baud, another USB cable or port, or --no-stub",
+  );
+}
 
 function wrap(err: unknown, what: string): unknown {
   if (err instanceof RsagenError) return err;

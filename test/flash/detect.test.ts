@@ -3,7 +3,8 @@
  * virtual chip's GET_SECURITY_INFO replies get their chip id bits flipped on the way, as noise
  * would. One damaged answer must not make an ESP32-C3 an ESP32-C6 or an unknown chip; answers
  * that never agree are reported as a line fault (E_NO_SYNC), and a consistent unknown chip id is
- * still an unsupported chip.
+ * still an unsupported chip. On the stub path esptool-js reads the chip id once more itself; a
+ * damaged read of its own is read again the same way.
  */
 import { describe, expect, it } from "vitest";
 import { RsagenError } from "../../src/errors.js";
@@ -11,6 +12,7 @@ import { DETECT_READS } from "../../src/flash/detect.js";
 import type { FlashEvent } from "../../src/flash/events.js";
 import { planFlash } from "../../src/flash/plan.js";
 import { type FlashOptions, flashBoard } from "../../src/flash/session.js";
+import { stubPath } from "../../src/flash/stub-path.js";
 import { buildFiles } from "./helpers/images.js";
 import { SimPort } from "./helpers/sim-port.js";
 
@@ -32,11 +34,12 @@ const flashHolds = (port: SimPort) =>
 
 async function attempt(
   flips: number[],
+  extra: Partial<FlashOptions> = {},
 ): Promise<{ port: SimPort; events: FlashEvent[]; error?: RsagenError }> {
   const port = new SimPort("esp32c3", { securityInfoChipIdFlips: flips });
   const events: FlashEvent[] = [];
   try {
-    await flashBoard(port, plan, { ...opts, onEvent: (e) => events.push(e) });
+    await flashBoard(port, plan, { ...opts, ...extra, onEvent: (e) => events.push(e) });
     return { port, events };
   } catch (err) {
     if (!(err instanceof RsagenError)) throw err;
@@ -73,6 +76,29 @@ describe("chip detection on a damaging line", () => {
     const { error } = await attempt([0x20000, 0x20000]);
     expect(error?.code).toBe("E_CHIP_MISMATCH");
     expect(error?.message).toBe("the board reports chip id 131077, which rsagen does not support");
+  });
+
+  it("stub path: esptool-js's own single read damaged into an ESP32-C6 is read again, then flashed", async () => {
+    // Our two reads are intact; the third GET_SECURITY_INFO is esptool-js's (it reads the chip id too).
+    const { port, events, error } = await attempt([0, 0, 0x8], { stub: true, stubPath });
+    expect(error).toBeUndefined();
+    expect(events.find((e) => e.event === "loader")).toMatchObject({ loader: "stub" });
+    expect(flashHolds(port)).toBe(true);
+  });
+
+  it("stub path: esptool-js reading the chip differently each time is E_NO_SYNC, not a chip mismatch", async () => {
+    const { port, error } = await attempt([0, 0, 0x8, 0x20000, 0x8], { stub: true, stubPath });
+    expect(error?.code).toBe("E_NO_SYNC");
+    expect(error?.message).toMatch(
+      /^esptool-js read the chip as ESP32-C6, an unknown chip \(.*131077.*\), ESP32-C6, rsagen's agreeing reads as ESP32-C3: the serial line corrupts data$/,
+    );
+    expect(flashHolds(port)).toBe(false);
+  });
+
+  it("stub path: esptool-js naming the same other chip every time is still E_CHIP_MISMATCH", async () => {
+    const { error } = await attempt([0, 0, 0x8, 0x8, 0x8], { stub: true, stubPath });
+    expect(error?.code).toBe("E_CHIP_MISMATCH");
+    expect(error?.message).toBe("esptool-js identified ESP32-C6 (3 times), rsagen ESP32-C3");
   });
 
   it("an undamaged line: two reads, no warning", async () => {
