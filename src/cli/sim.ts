@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { faultKnobsHelp, parseFaultSpecs } from "../sim/fault-spec.js";
 import { parseFlashSize } from "../sim/flash.js";
-import { startBoard } from "../sim/index.js";
 import { contextFor } from "./context.js";
 import { hostPortSchema, parseOption, targetSchema } from "./options.js";
 
@@ -61,6 +60,8 @@ export function registerSim(program: Command): void {
           : parseOption(wdtMsSchema, raw.wdtMs, "--wdt-ms", "e.g. --wdt-ms 5000 (the chip's default)");
       const faultSpecs = raw.fault ?? [];
       const faults = parseFaultSpecs(faultSpecs);
+      // Loaded here, not at the top: every other command would pay for the board code at start-up.
+      const { startBoard } = await import("../sim/index.js");
       const board = await startBoard({
         target,
         flashFile: raw.flash,
