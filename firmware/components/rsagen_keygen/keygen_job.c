@@ -200,8 +200,13 @@ static int keygen_rng(void *ctx, unsigned char *out, size_t len)
     if (atomic_load(&job->cancel)) return KEYGEN_ERR_CANCELLED;
 
     if (job->yield_to_idle) {
+        /* Yield at the last RNG call before the interval would run out, not the first one after
+         * it: the next big-number step may be as long as the longest one seen so far, and IDLE
+         * only gets to reset its entry when we block. This bounds the gap between watchdog feeds
+         * by about the interval plus the step-length jitter, instead of interval + longest step. */
         uint32_t now = os_ms();
-        if (now - job->last_yield_ms >= job->yield_interval_ms) {
+        uint32_t longest_step_ms = job->max_rng_gap_us / 1000u;
+        if (now - job->last_yield_ms + longest_step_ms >= job->yield_interval_ms) {
             /* Block, not taskYIELD(): a yield only reaches tasks of equal or higher priority, so
              * IDLE (priority 0) would never run and its watchdog entry never reset. */
             os_delay_ticks(1);
