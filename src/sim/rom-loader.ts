@@ -189,9 +189,36 @@ export class RomLoader {
 
   // ---------------------------------------------------------------- ROM
 
+  /** Flash, MD5, baud and RAM-upload commands: one handler each, which tells ROM from stub itself. */
+  private transferCommand(cmd: RomCommand, w: number[], out: LoaderAction[]): Handled | undefined {
+    switch (cmd.op) {
+      case Op.FLASH_BEGIN:
+      case Op.FLASH_DEFL_BEGIN:
+        return this.flashBegin(cmd, w, out);
+      case Op.FLASH_DATA:
+      case Op.FLASH_DEFL_DATA:
+        return this.flashData(cmd, w, out);
+      case Op.FLASH_END:
+      case Op.FLASH_DEFL_END:
+        return this.flashEnd(cmd, w, out);
+      case Op.SPI_FLASH_MD5:
+        return this.md5(cmd, w, out);
+      case Op.CHANGE_BAUDRATE:
+        return this.changeBaud(cmd, w, out);
+      case Op.MEM_BEGIN:
+      case Op.MEM_DATA:
+      case Op.MEM_END:
+        return this.memCommand(cmd, w, out);
+      default:
+        return undefined;
+    }
+  }
+
   private romCommand(cmd: RomCommand, out: LoaderAction[]): Handled {
     const t = this.opts.target;
     const w = words(cmd.data);
+    const transfer = this.transferCommand(cmd, w, out);
+    if (transfer !== undefined) return transfer;
     switch (cmd.op) {
       case Op.SYNC:
         if (!isSync(cmd.data)) return this.fail(out, cmd.op, RomError.INVALID_MESSAGE, 0);
@@ -215,23 +242,6 @@ export class RomLoader {
       case Op.SPI_SET_PARAMS:
         if (cmd.data.length !== 24) return this.fail(out, cmd.op, RomError.INVALID_MESSAGE, 0);
         return this.reply(out, cmd.op, 0);
-      case Op.FLASH_BEGIN:
-      case Op.FLASH_DEFL_BEGIN:
-        return this.flashBegin(cmd, w, out);
-      case Op.FLASH_DATA:
-      case Op.FLASH_DEFL_DATA:
-        return this.flashData(cmd, w, out);
-      case Op.FLASH_END:
-      case Op.FLASH_DEFL_END:
-        return this.flashEnd(cmd, w, out);
-      case Op.SPI_FLASH_MD5:
-        return this.md5(cmd, w, out);
-      case Op.CHANGE_BAUDRATE:
-        return this.changeBaud(cmd, w, out);
-      case Op.MEM_BEGIN:
-      case Op.MEM_DATA:
-      case Op.MEM_END:
-        return this.memCommand(cmd, w, out);
       default:
         return this.unknownRom(out, cmd.op);
     }
@@ -452,6 +462,8 @@ export class RomLoader {
 
   private stubCommand(cmd: RomCommand, out: LoaderAction[]): Handled {
     const w = words(cmd.data);
+    const transfer = this.transferCommand(cmd, w, out);
+    if (transfer !== undefined) return transfer;
     switch (cmd.op) {
       case Op.SYNC:
         if (!isSync(cmd.data)) return this.fail(out, cmd.op, 0, StubError.BAD_DATA_LEN);
@@ -475,23 +487,6 @@ export class RomLoader {
       case Op.SPI_SET_PARAMS:
         if (cmd.data.length !== 24) return this.fail(out, cmd.op, 0, StubError.BAD_DATA_LEN);
         return this.reply(out, cmd.op, 0);
-      case Op.FLASH_BEGIN:
-      case Op.FLASH_DEFL_BEGIN:
-        return this.flashBegin(cmd, w, out);
-      case Op.FLASH_DATA:
-      case Op.FLASH_DEFL_DATA:
-        return this.flashData(cmd, w, out);
-      case Op.FLASH_END:
-      case Op.FLASH_DEFL_END:
-        return this.flashEnd(cmd, w, out);
-      case Op.SPI_FLASH_MD5:
-        return this.md5(cmd, w, out);
-      case Op.CHANGE_BAUDRATE:
-        return this.changeBaud(cmd, w, out);
-      case Op.MEM_BEGIN:
-      case Op.MEM_DATA:
-      case Op.MEM_END:
-        return this.memCommand(cmd, w, out);
       case Op.ERASE_FLASH: {
         const r = this.opts.flash.eraseAll();
         if (r !== "ok") return this.flashFailure(out, cmd.op, r);
