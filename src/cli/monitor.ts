@@ -27,10 +27,9 @@ export function registerMonitor(program: Command): void {
               : { frame: item.text };
           stdout.write(`${JSON.stringify({ event: item.kind, ...data })}\n`);
         } else if (item.kind === "text") stdout.write(item.bytes);
-        else
-          stdout.write(
-            raw.raw ? `${Buffer.from(item.raw).toString("hex")}\n` : `\x1b[2m${item.text}\x1b[0m\n`,
-          );
+        else if (raw.raw) stdout.write(`${Buffer.from(item.raw).toString("hex")}\n`);
+        // Dimmed on a terminal only: redirected to a file or a pipe, the line stays plain text.
+        else stdout.write(stdout.isTTY ? `\x1b[2m${item.text}\x1b[0m\n` : `${item.text}\n`);
       });
       out.info(`--- rsagen monitor on ${port} (Ctrl-] or Ctrl-C exits) ---`);
       // Ends on an exit key, Ctrl-C, a lost port, or a reader that went away (`| head`): exit 0.
