@@ -25,6 +25,42 @@ import { buildFirmware, type Firmware, tempDir } from "./sim-fixture.js";
 /** 4096-bit key with ~2 s of generation (see the header). */
 const SLOW_SEED = "inline-3";
 
+/**
+ * Runs a command with its stdin on a pseudo-terminal (stdout and stderr stay this process's pipes),
+ * so the command sees a TTY as in an interactive shell. Bytes written to this helper's stdin are
+ * typed into the terminal; before each write it reports on stderr whether the terminal is in raw
+ * mode ("pty: raw" / "pty: cooked"), and once more after the command exited ("pty after: ...").
+ * Exit status: the command's (128 + signal if killed). Python's pty module: no native addon.
+ */
+const PTY_RUN = String.raw`
+import os, pty, select, subprocess, sys, termios
+m, s = pty.openpty()
+p = subprocess.Popen(sys.argv[1:], stdin=s)
+def mode():
+    return "cooked" if termios.tcgetattr(s)[3] & termios.ICANON else "raw"
+def note(text):
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+stdin = sys.stdin.fileno()
+typing = True
+while p.poll() is None:
+    ready, _, _ = select.select([m] + ([stdin] if typing else []), [], [], 0.05)
+    if stdin in ready:
+        data = os.read(stdin, 1024)
+        if data:
+            note("pty: " + mode())
+            os.write(m, data)
+        else:
+            typing = False
+    if m in ready:
+        try:
+            os.read(m, 65536)
+        except OSError:
+            pass
+note("pty after: " + mode())
+sys.exit(p.returncode if p.returncode >= 0 else 128 - p.returncode)
+`;
+
 type Child = ChildProcessByStdio<Writable, Readable, Readable>;
 
 const work = tempDir("rsagen-cli-e2e-");
@@ -47,13 +83,9 @@ interface SlowBoard {
   frames: () => string[];
 }
 
-/** A booted board running the firmware with the slow seed, its output recorded. */
-async function slowBoard(): Promise<SlowBoard> {
-  const board = await startBoard({
-    target: fw.target,
-    flashImage: fw.image.slice(),
-    appEnv: { RSAGEN_FW_SEED: SLOW_SEED },
-  });
+/** A booted board running the firmware (with the slow seed unless told), its output recorded. */
+async function slowBoard(appEnv: Record<string, string> = { RSAGEN_FW_SEED: SLOW_SEED }): Promise<SlowBoard> {
+  const board = await startBoard({ target: fw.target, flashImage: fw.image.slice(), appEnv });
   cleanup.push(() => board.close());
   let log = "";
   const frames: string[] = [];
@@ -73,7 +105,9 @@ async function slowBoard(): Promise<SlowBoard> {
 
 interface Running {
   child: Child;
+  /** stdout as UTF-8 text; `stdoutBytes()` as it came. */
   stdout: () => string;
+  stdoutBytes: () => Buffer;
   stderr: () => string;
   exit: Promise<number | null>;
 }
@@ -86,24 +120,30 @@ function spawnCli(args: string[], command = process.execPath, prefix: string[] =
   cleanup.push(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
-  let out = "";
+  const out: Buffer[] = [];
   let err = "";
   child.stdout.on("data", (d: Buffer) => {
-    out += d.toString("latin1");
+    out.push(d);
   });
   child.stderr.on("data", (d: Buffer) => {
     err += d.toString();
   });
   const exit = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
+  return {
+    child,
+    stdout: () => Buffer.concat(out).toString("utf8"),
+    stdoutBytes: () => Buffer.concat(out),
+    stderr: () => err,
+    exit,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+async function waitFor(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    if (Date.now() > end) throw new Error(`${typeof what === "string" ? what : what()}: not within ${ms} ms`);
     await sleep(10);
   }
 }
@@ -223,5 +263,43 @@ describe("rsagen keygen (spawned CLI) on the virtual board", () => {
     expect(log()).not.toMatch(/keygen: job \d+: 4096-bit key in/);
     expect(frames()).not.toContain("done");
     expect(await jobStateOf(board)).toBe("idle");
+  }, 30_000);
+});
+
+describe("rsagen monitor (spawned CLI, stdin on a pty) on the virtual board", () => {
+  it("shows the boot log after its reset and frames compactly; Ctrl-] exits 0, restores the terminal, frees the port", async () => {
+    const { board, log } = await slowBoard({});
+    const bootsBefore = log().split("Calling app_main()").length - 1;
+    const mon = spawnCli(["--port", board.url, "monitor"], "python3", ["-c", PTY_RUN, process.execPath]);
+    // The monitor resets the board (RTS pulse over RFC 2217): a whole second boot, ROM banner first.
+    await waitFor(
+      () => /«BOOT esp32c3 fw 0\.1\.0 \([^)]*\)»\n/.test(mon.stdout()),
+      15_000,
+      () => `the BOOT frame on the monitor; got ${JSON.stringify(mon.stdout())} ${mon.stderr()}`,
+    );
+    expect(log().split("Calling app_main()").length - 1).toBe(bootsBefore + 1);
+    const shown = mon.stdout();
+    expect(shown).toMatch(
+      /^--- rsagen monitor on rfc2217:\/\/127\.0\.0\.1:\d+ \(Ctrl-\] or Ctrl-C exits\) ---\n/,
+    );
+    expect(shown).toMatch(/rst:0x1 \(POWERON\),boot:0xc \(SPI_FAST_FLASH_BOOT\)\r\n/);
+    expect(shown).toMatch(/I \(\d+\) main_task: Calling app_main\(\)\r\n/);
+    expect(shown).toMatch(/I \(\d+\) rsagen: rsagen 0\.1\.0 on esp32c3, /);
+    // Console text passes through byte for byte, and no frame bytes (sync 0xC1 0xF5) leak through.
+    const appLog = log().slice(log().lastIndexOf("ESP-ROM:"));
+    const firstLines = appLog.slice(0, appLog.indexOf("Calling app_main()"));
+    expect(shown).toContain(firstLines);
+    expect(mon.stdoutBytes().includes(Buffer.from([0xc1, 0xf5]))).toBe(false);
+    // stdout is a pipe here, not a terminal: no escape sequences in what a log file would get.
+    expect(shown).not.toContain("\x1b");
+
+    mon.child.stdin.write(Buffer.from([0x1d])); // Ctrl-]
+    expect(await within(mon.exit, 5_000, "monitor exit")).toBe(0);
+    // The monitor had put the terminal in raw mode (Ctrl-] needs no Enter) and restored it.
+    expect(mon.stderr()).toContain("pty: raw\n");
+    expect(mon.stderr()).toContain("pty after: cooked\n");
+    expect(mon.stderr()).not.toMatch(/error|Error|at /);
+    // Another client right away: the board runs (not held in reset by RTS) and answers.
+    expect(await within(jobStateOf(board), 3_000, "second client")).toBe("idle");
   }, 30_000);
 });
