@@ -5,6 +5,7 @@
  */
 import { SerialPort } from "serialport";
 import { RsagenError } from "../errors.js";
+import { hangupAwareBinding } from "./hangup-binding.js";
 import type { PurgeTarget } from "./rfc2217-protocol.js";
 import type { ResolvedTransportOptions, Signals, TransportCapabilities } from "./transport.js";
 import { TransportBase } from "./transport-base.js";
@@ -32,6 +33,8 @@ export class SerialPortTransport extends TransportBase {
       parity: format.parity,
       stopBits: format.stopBits,
       autoOpen: false,
+      // serialport's own binding spins instead of closing when the port hangs up (see the file).
+      ...{ binding: hangupAwareBinding },
     });
     await new Promise<void>((resolve, reject) => {
       port.open((err) => (err ? reject(openError(this.path, err)) : resolve()));

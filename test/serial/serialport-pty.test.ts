@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { RsagenError } from "../../src/errors.js";
+import { hangupAwareBinding } from "../../src/serial/hangup-binding.js";
 import { openPtyPair, PtyBridge } from "../../src/serial/pty.js";
 import { openTransport } from "../../src/serial/transport.js";
 import { allBytes, collect, nextEvent, readBytes } from "./helpers.js";
@@ -58,6 +59,35 @@ describe("serialport backend on a pty pair", () => {
     const lost = await closed;
     expect(lost?.code).toBe("E_PORT_LOST");
     await expect(a.write(Uint8Array.of(1))).rejects.toMatchObject({ code: "E_PORT_LOST" });
+  });
+
+  it("a read issued after the hangup rejects as a disconnect (it does not spin on end of file)", async () => {
+    // The race behind a lost port going unnoticed, made deterministic: the master is gone before
+    // the first read, so read(2) returns 0 at once; serialport's own loop re-reads 0 forever.
+    const pair = await openPtyPair();
+    const port = await hangupAwareBinding.open({ path: pair.a, baudRate: 115200 });
+    cleanups.push(async () => {
+      if (port.isOpen) await port.close();
+    });
+    const helperGone = new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        try {
+          process.kill(pair.pid!, 0);
+        } catch {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 5);
+    });
+    process.kill(pair.pid!, "SIGKILL");
+    await helperGone;
+    await pair.close();
+    const err = await nextEvent<unknown>(
+      { once: (_: string, fn: (v: unknown) => void) => port.read(Buffer.alloc(64), 0, 64).then(fn, fn) },
+      "read",
+      2000,
+    );
+    expect(err).toMatchObject({ disconnect: true, code: "EIO" });
   });
 
   it("a missing device -> E_NO_PORT with a hint", async () => {
