@@ -15,6 +15,7 @@
 import { read } from "node:fs";
 import { promisify } from "node:util";
 import { SerialPort } from "serialport";
+import { keepPollInterests } from "./poll-interests.js";
 
 type Binding = typeof SerialPort.binding;
 type PortBinding = Awaited<ReturnType<Binding["open"]>>;
@@ -75,11 +76,14 @@ function withHangupRead(port: PortBinding): PortBinding {
   return port;
 }
 
-/** The detected platform binding, whose opened ports report a hangup instead of spinning on it. */
+/**
+ * The detected platform binding, whose opened ports report a hangup instead of spinning on it,
+ * and whose poller never drops a pending write's wait for a read's (./poll-interests.ts).
+ */
 export const hangupAwareBinding: Binding = {
   ...SerialPort.binding,
   list: () => SerialPort.binding.list(),
   async open(options: Parameters<Binding["open"]>[0]) {
-    return withHangupRead(await SerialPort.binding.open(options as never));
+    return keepPollInterests(withHangupRead(await SerialPort.binding.open(options as never)));
   },
 } as Binding;
