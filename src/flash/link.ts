@@ -59,6 +59,7 @@ export class PacketLink {
     try {
       await this.port.write(slipEncode(packet));
     } catch (err) {
+      if (err instanceof RsagenError) throw this.lost ?? err;
       throw (
         this.lost ??
         new RsagenError(

@@ -16,6 +16,7 @@ import { RsagenError } from "../errors.js";
 import { createEsptoolTransport } from "../serial/esptool-transport.js";
 import type { TargetInfo } from "../targets.js";
 import type { StubPath } from "./session.js";
+import { withWriteDeadline } from "./write-deadline.js";
 
 const silentTerminal = { clean() {}, writeLine() {}, write() {} };
 
@@ -39,7 +40,11 @@ export const stubPath: StubPath = async ({ port, target, opts }) => {
   while (named.length < ESPTOOL_DETECT_READS) {
     // The serial engineer's Web-Serial adapter (src/serial/webserial-adapter.ts) over the same open
     // Transport; esptool-js's trace output (console.log in 0.7.0) goes nowhere.
-    const transport = createEsptoolTransport(serial, { keepTransportOpen: true });
+    // Its writes are bounded like ours (write-deadline.ts): esptool-js waits on them without a timeout.
+    const transport = createEsptoolTransport(serial, {
+      keepTransportOpen: true,
+      boundWrite: (write, bytes) => withWriteDeadline(write, bytes, serial.baud, serial.path),
+    });
     const loader = new ESPLoader({
       transport,
       baudrate: opts.baud ?? romBaud,

@@ -2,6 +2,7 @@
 import type { RsagenError } from "../errors.js";
 import type { Transport } from "../serial/transport.js";
 import type { FlashPort } from "./port.js";
+import { withWriteDeadline } from "./write-deadline.js";
 
 export function transportPort(t: Transport): FlashPort {
   return {
@@ -11,7 +12,7 @@ export function transportPort(t: Transport): FlashPort {
     get baud() {
       return t.baud;
     },
-    write: (bytes) => t.write(bytes),
+    write: (bytes) => withWriteDeadline(t.write(bytes), bytes.length, t.baud, t.path),
     onData(listener) {
       t.on("data", listener);
       return () => t.off("data", listener);

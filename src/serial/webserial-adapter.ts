@@ -19,6 +19,8 @@ export interface WebSerialAdapterOptions {
   usb?: { vid: number; pid: number };
   /** Leave the Transport open when esptool-js closes the port (e.g. to talk to the app next). */
   keepTransportOpen?: boolean;
+  /** Wraps each write of the `writable` stream, e.g. to bound how long it may take. */
+  boundWrite?: (write: Promise<void>, bytes: number) => Promise<void>;
 }
 
 interface Current<S> {
@@ -92,7 +94,10 @@ export class WebSerialAdapter {
     if (!this.isOpen) return null;
     if (this.writing) return this.writing;
     const stream: WritableStream<Uint8Array> = new WritableStream<Uint8Array>({
-      write: (chunk) => this.transport.write(chunk),
+      write: (chunk) => {
+        const write = this.transport.write(chunk);
+        return this.options.boundWrite ? this.options.boundWrite(write, chunk.length) : write;
+      },
       close: () => {
         if (this.writing === stream) this.writing = undefined;
       },
