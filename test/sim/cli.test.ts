@@ -138,7 +138,9 @@ describe("rsagen sim (CLI)", () => {
     const t = await openTransport(sim.url);
     transports.push(t);
     // EN pulse through the auto-reset circuit (RTS asserted, DTR released), then release both.
-    const seen = readUntil(t, /task wdt 1234 ms/);
+    // Wait for the banner of this reset and the app after it: the power-on boot the CLI made at start
+    // may still be printing its own app log when we connect (slow on a loaded machine).
+    const seen = readUntil(t, /ESP-ROM:[\s\S]*task wdt 1234 ms/);
     await t.setSignals({ dtr: false, rts: true });
     await sleep(20);
     await t.setSignals({ dtr: false, rts: false });
