@@ -1,6 +1,5 @@
 /** Builder rules beyond the vectors: elf2image placement, limits, descriptors. */
 import { describe, expect, it } from "vitest";
-import { RsagenError } from "../../src/errors.js";
 import {
   buildImage,
   encodeAppDesc,
@@ -9,16 +8,7 @@ import {
   parseImage,
 } from "../../src/image/index.js";
 import { TARGET_NAMES, TARGETS } from "../../src/targets.js";
-
-function errorOf(fn: () => unknown): RsagenError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof RsagenError) return err;
-    throw err;
-  }
-  throw new Error("expected an error");
-}
+import { errorOf } from "../helpers/error-of.js";
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 

@@ -2,7 +2,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { RsagenError } from "../../src/errors.js";
 import {
   decodePartitionTable,
   encodePartitionTable,
@@ -11,16 +10,7 @@ import {
   parsePartitionCsv,
   validatePartitionTable,
 } from "../../src/partitions/index.js";
-
-function errorOf(fn: () => unknown): RsagenError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof RsagenError) return err;
-    throw err;
-  }
-  throw new Error("expected an error");
-}
+import { errorOf } from "../helpers/error-of.js";
 
 const APP = "factory, app, factory,, 1M\n";
 

@@ -5,7 +5,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { RsagenError } from "../../src/errors.js";
 import {
   decodePartitionTable,
   encodePartitionTable,
@@ -13,6 +12,7 @@ import {
   partitionTableToCsv,
   validatePartitionTable,
 } from "../../src/partitions/index.js";
+import { errorOf } from "../helpers/error-of.js";
 
 const DIR = join(import.meta.dirname, "../vectors/partitions");
 const BROKEN = join(DIR, "broken");
@@ -31,16 +31,6 @@ function toolMessage(file: string): string {
   const lines = text(file).split("\n");
   const exit = lines.findIndex((l) => /^\[exit [12]\]$/.test(l));
   return lines[exit - 1]!;
-}
-
-function thrown(fn: () => unknown): RsagenError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RsagenError);
-    return err as RsagenError;
-  }
-  throw new Error("expected an error");
 }
 
 describe("partition vectors", () => {
@@ -91,7 +81,7 @@ describe("broken partition vectors", () => {
   it("bad MD5: reports the computed and stored digests like gen_esp32part", () => {
     const tool = toolMessage(join(BROKEN, "broken-bad-md5.gen_esp32part.txt"));
     const [, computed, parsed] = /computed: 0x([0-9a-f]{32}), parsed: 0xb'([0-9a-f]{32})'/.exec(tool)!;
-    const err = thrown(() => decodePartitionTable(read(join(BROKEN, "broken-bad-md5.bin"))));
+    const err = errorOf(() => decodePartitionTable(read(join(BROKEN, "broken-bad-md5.bin"))));
     expect(err.code).toBe("E_BAD_PARTITIONS");
     expect(err.message).toBe(`MD5 checksums don't match! (computed: 0x${computed}, parsed: 0x${parsed})`);
     expect(err.hint).toBeTruthy();
@@ -104,7 +94,7 @@ describe("broken partition vectors", () => {
   it("bad magic in entry 1: names the bytes and the entry", () => {
     const tool = toolMessage(join(BROKEN, "broken-bad-magic.gen_esp32part.txt"));
     expect(tool).toBe("Invalid magic bytes (b'UP') for partition definition");
-    const err = thrown(() => decodePartitionTable(read(join(BROKEN, "broken-bad-magic.bin"))));
+    const err = errorOf(() => decodePartitionTable(read(join(BROKEN, "broken-bad-magic.bin"))));
     expect(err.code).toBe("E_BAD_PARTITIONS");
     // b'UP' is 0x55 0x50.
     expect(err.message).toMatch(/^Invalid magic bytes \(0x5550\) for partition definition 1 at byte 0x20/);
@@ -114,7 +104,7 @@ describe("broken partition vectors", () => {
     expect(text(join(BROKEN, "broken-bad-magic-first-entry.gen_esp32part.txt"))).toContain(
       "UnicodeDecodeError",
     );
-    const err = thrown(() => decodePartitionTable(read(join(BROKEN, "broken-bad-magic-first-entry.bin"))));
+    const err = errorOf(() => decodePartitionTable(read(join(BROKEN, "broken-bad-magic-first-entry.bin"))));
     expect(err.code).toBe("E_BAD_PARTITIONS");
     expect(err.message).toMatch(/^Invalid magic bytes \(0x5550\) for partition definition 0 at byte 0x0/);
   });
@@ -123,7 +113,7 @@ describe("broken partition vectors", () => {
     const tool = toolMessage(join(BROKEN, "broken-overlap.gen_esp32part.txt"));
     expect(tool).toBe("Partition at 0x100000 overlaps 0x10000-0x10ffff");
     const table = decodePartitionTable(read(join(BROKEN, "broken-overlap.bin")));
-    const err = thrown(() => validatePartitionTable(table));
+    const err = errorOf(() => validatePartitionTable(table));
     expect(err.code).toBe("E_BAD_PARTITIONS");
     expect(err.message.startsWith(tool)).toBe(true);
     expect(err.message).toContain("ota_0 overlaps factory");
@@ -133,7 +123,7 @@ describe("broken partition vectors", () => {
 
   it("overlap from CSV: the same message as gen_esp32part", () => {
     const tool = toolMessage(join(BROKEN, "overlap-attempt.gen_esp32part.txt"));
-    const err = thrown(() => parsePartitionCsv(text(join(BROKEN, "overlap-attempt.csv"))));
+    const err = errorOf(() => parsePartitionCsv(text(join(BROKEN, "overlap-attempt.csv"))));
     expect(err.code).toBe("E_BAD_PARTITIONS");
     expect(err.message).toBe(tool);
   });
