@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DeviceClient, type DeviceEvent, DeviceRequestError } from "../../src/device/client.js";
 import { duplexFromStreams } from "../../src/device/duplex.js";
 import { MsgType } from "../../src/device/messages.js";
-import { RsagenError } from "../../src/errors.js";
+import type { RsagenError } from "../../src/errors.js";
+import { rejectionOf } from "../helpers/error-of.js";
 import { Responder, type ResponderOptions } from "./responder.js";
 
 /** A real OS socket pair over loopback TCP. */
@@ -47,16 +48,6 @@ async function setup(opts: ResponderOptions = {}, firstRequestId?: number) {
   return { client, responder, lines, events, hostSide, deviceSide };
 }
 
-async function rejection(p: Promise<unknown>): Promise<RsagenError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(RsagenError);
-    return err as RsagenError;
-  }
-  throw new Error("expected a rejection");
-}
-
 describe("DeviceClient over a socket pair against the TypeScript responder", () => {
   it("gets the BOOT event, HELLO info and the console lines between frames", async () => {
     const { client, responder, lines } = await setup();
@@ -91,7 +82,7 @@ describe("DeviceClient over a socket pair against the TypeScript responder", () 
   it("gives up after the retries with E_DEVICE_PROTOCOL", async () => {
     const { client, responder } = await setup({ dropAnswer: () => true });
     const t0 = performance.now();
-    const err = await rejection(client.status({ timeoutMs: 60, retries: 2 }));
+    const err = await rejectionOf(client.status({ timeoutMs: 60, retries: 2 }));
     expect(err.code).toBe("E_DEVICE_PROTOCOL");
     expect(err.message).toMatch(/no answer to STATUS after 3 tries/);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(170);
@@ -123,7 +114,7 @@ describe("DeviceClient over a socket pair against the TypeScript responder", () 
 
     expect(await client.release()).toEqual({ prevState: "done", jobId: 1 });
     expect((await client.status()).state).toBe("idle");
-    const noJob = await rejection(client.read("priv", 0, 10));
+    const noJob = await rejectionOf(client.read("priv", 0, 10));
     expect(noJob).toBeInstanceOf(DeviceRequestError);
     expect((noJob as DeviceRequestError).device.name).toBe("NO_JOB");
   });
@@ -141,23 +132,23 @@ describe("DeviceClient over a socket pair against the TypeScript responder", () 
     expect(responder.requests.filter((r) => r.type === MsgType.KEYGEN)).toHaveLength(2);
 
     // A new KEYGEN (new id) while the job exists is BUSY; CANCEL waits for the task, then frees.
-    const busy = await rejection(client.keygen({ bits: 2048, exponent: 65537 }));
+    const busy = await rejectionOf(client.keygen({ bits: 2048, exponent: 65537 }));
     expect(busy.code).toBe("E_DEVICE_BUSY");
     expect((busy as DeviceRequestError).device).toMatchObject({ name: "BUSY", requestType: MsgType.KEYGEN });
     expect(await client.cancel()).toEqual({ prevState: "running", jobId: 1 });
     expect(await client.cancel()).toEqual({ prevState: "idle", jobId: 0 }); // idempotent
-    const notReady = await rejection(client.read("pub", 0, 1));
+    const notReady = await rejectionOf(client.read("pub", 0, 1));
     expect((notReady as DeviceRequestError).device.name).toBe("NO_JOB");
   });
 
   it("refuses a device of another protocol version with a clear error", async () => {
     const { client } = await setup({ version: 2 });
-    const err = await rejection(client.hello());
+    const err = await rejectionOf(client.hello());
     expect(err.code).toBe("E_DEVICE_PROTOCOL");
     expect(err.message).toBe("device speaks protocol v2, this rsagen speaks v1");
     expect(err.hint).toMatch(/rebuild and flash/);
     const t0 = performance.now();
-    const err2 = await rejection(client.status({ timeoutMs: 2000 }));
+    const err2 = await rejectionOf(client.status({ timeoutMs: 2000 }));
     expect(err2.message).toMatch(/protocol v2/);
     expect(performance.now() - t0).toBeLessThan(1000); // answered by ERROR VERSION, not a timeout
   });
@@ -211,10 +202,10 @@ describe("DeviceClient over a socket pair against the TypeScript responder", () 
     const pending = client.status({ timeoutMs: 5000 });
     const closed = once(client, "close");
     setTimeout(() => deviceSide.destroy(), 50);
-    const err = await rejection(pending);
+    const err = await rejectionOf(pending);
     expect(err.code).toBe("E_PORT_LOST");
     const [reason] = (await closed) as [RsagenError];
     expect(reason.code).toBe("E_PORT_LOST");
-    expect((await rejection(client.hello())).code).toBe("E_PORT_LOST");
+    expect((await rejectionOf(client.hello())).code).toBe("E_PORT_LOST");
   });
 });

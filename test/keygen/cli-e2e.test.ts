@@ -13,14 +13,11 @@ import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DeviceClient } from "../../src/device/client.js";
-import { duplexFromTransport } from "../../src/device/duplex.js";
 import { FrameDecoder } from "../../src/device/frame.js";
 import { decodeDeviceFrame } from "../../src/device/messages.js";
-import { openTransport } from "../../src/serial/transport.js";
 import { type Board, startBoard } from "../../src/sim/index.js";
 import { CLI, jsonLines } from "../helpers/run-cli.js";
-import { buildFirmware, type Firmware, tempDir } from "./sim-fixture.js";
+import { boardJobState, buildFirmware, type Firmware, tempDir } from "./sim-fixture.js";
 
 /** 4096-bit key with ~2 s of generation (see the header). */
 const SLOW_SEED = "inline-3";
@@ -154,18 +151,6 @@ const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
     new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
   ]);
 
-/** A second, independent client asks the board for its job state (HELLO). */
-async function jobStateOf(board: Board): Promise<string> {
-  const t = await openTransport(board.url);
-  const c = new DeviceClient(duplexFromTransport(t));
-  try {
-    return (await c.hello()).jobState;
-  } finally {
-    c.close();
-    await t.close();
-  }
-}
-
 describe("rsagen keygen (spawned CLI) on the virtual board", () => {
   it("Ctrl-C (SIGINT) during generation: cancel confirmed, exit 34, one error line, no file, board idle", async () => {
     const { board, log, frames } = await slowBoard();
@@ -199,7 +184,7 @@ describe("rsagen keygen (spawned CLI) on the virtual board", () => {
     // The firmware says the job was stopped mid-way (not finished), then freed on CANCEL.
     expect(log()).not.toMatch(/keygen: job \d+: 4096-bit key in/);
     expect(log()).toMatch(/rsagen: job \d+ cancelled and freed/);
-    expect(await jobStateOf(board)).toBe("idle");
+    expect(await boardJobState(board)).toBe("idle");
   }, 30_000);
 
   it("Ctrl-C in text mode: 'error: interrupted ...' plus a hint on stderr, info --json then shows an idle job", async () => {
@@ -262,7 +247,7 @@ describe("rsagen keygen (spawned CLI) on the virtual board", () => {
     expect(log()).toMatch(/rsagen: job \d+ cancelled and freed/);
     expect(log()).not.toMatch(/keygen: job \d+: 4096-bit key in/);
     expect(frames()).not.toContain("done");
-    expect(await jobStateOf(board)).toBe("idle");
+    expect(await boardJobState(board)).toBe("idle");
   }, 30_000);
 });
 
@@ -300,6 +285,6 @@ describe("rsagen monitor (spawned CLI, stdin on a pty) on the virtual board", ()
     expect(mon.stderr()).toContain("pty after: cooked\n");
     expect(mon.stderr()).not.toMatch(/error|Error|at /);
     // Another client right away: the board runs (not held in reset by RTS) and answers.
-    expect(await within(jobStateOf(board), 3_000, "second client")).toBe("idle");
+    expect(await within(boardJobState(board), 3_000, "second client")).toBe("idle");
   }, 30_000);
 });

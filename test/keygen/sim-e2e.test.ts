@@ -18,6 +18,7 @@ import type { Board, BoardFaults } from "../../src/sim/index.js";
 import { addUsbTty, fakeSysfs } from "../flash/helpers/fake-sysfs.js";
 import { opensslCheck } from "../keys/fixtures.js";
 import {
+  boardJobState,
   bootBoard,
   buildFirmware,
   erasedFlash,
@@ -84,17 +85,6 @@ async function keygenOn(
     return { error: err as RsagenError, events, dir: out.dir };
   } finally {
     await b.close();
-    await t.close();
-  }
-}
-
-async function boardJobState(board: Board): Promise<string> {
-  const t = await openTransport(board.url);
-  const c = new DeviceClient(duplexFromTransport(t));
-  try {
-    return (await c.hello()).jobState;
-  } finally {
-    c.close();
     await t.close();
   }
 }

@@ -10,8 +10,11 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hostBuild } from "../../src/build/host-build.js";
 import { loadManifest } from "../../src/build/manifest.js";
+import { DeviceClient } from "../../src/device/client.js";
+import { duplexFromTransport } from "../../src/device/duplex.js";
 import { buildHostBootloader, wrapHostExecutable } from "../../src/image/host-payload.js";
 import { encodePartitionTable, parsePartitionCsv } from "../../src/partitions/index.js";
+import { openTransport } from "../../src/serial/transport.js";
 import { type Board, type BoardFaults, startBoard } from "../../src/sim/index.js";
 import { TARGETS, type TargetName } from "../../src/targets.js";
 
@@ -91,4 +94,16 @@ export async function bootBoard(
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A second, independent client asks the board for its job state (HELLO). */
+export async function boardJobState(board: Board): Promise<string> {
+  const t = await openTransport(board.url);
+  const c = new DeviceClient(duplexFromTransport(t));
+  try {
+    return (await c.hello()).jobState;
+  } finally {
+    c.close();
+    await t.close();
+  }
 }

@@ -2,11 +2,11 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RsagenError } from "../../src/errors.js";
 import { keyFilePaths } from "../../src/keys/naming.js";
 import { saveKeyPair } from "../../src/keys/save.js";
 import { verifyKeyPair } from "../../src/keys/verify.js";
 import { writeFilesAtomically } from "../../src/keys/write.js";
+import { rejectionOf } from "../helpers/error-of.js";
 import { nodePair, opensslCheck, opensslPair } from "./fixtures.js";
 
 let dir: string;
@@ -17,16 +17,6 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const pair = opensslPair(2048);
 const verified = verifyKeyPair(pair.privateDer, pair.publicDer, { bits: 2048, exponent: 65537 });
-
-async function rejects(p: Promise<unknown>): Promise<RsagenError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(RsagenError);
-    return err as RsagenError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("keyFilePaths", () => {
   it("defaults to rsa-<bits>-<8 hex of the fingerprint> in --out", () => {
@@ -123,7 +113,7 @@ describe("saveKeyPair", () => {
 
   it("refuses to overwrite (E_OUTPUT_EXISTS, exit 36) and writes nothing, even the file that was free", async () => {
     writeFileSync(join(dir, "k.pub.pem"), "old public");
-    const err = await rejects(
+    const err = await rejectionOf(
       saveKeyPair(verified, {
         out: dir,
         prefix: "k",
@@ -158,7 +148,7 @@ describe("writeFilesAtomically", () => {
   it("does not replace a file that appears after the check, and removes the first file it placed", async () => {
     const a = join(dir, "a.key");
     const b = join(dir, "b.pub");
-    const err = await rejects(
+    const err = await rejectionOf(
       writeFilesAtomically(
         [
           { path: a, data: Buffer.from("A"), mode: 0o600 },
@@ -179,7 +169,7 @@ describe("writeFilesAtomically", () => {
 
   it("removes its temp files when a later temp file cannot be created", async () => {
     const long = "x".repeat(250); // the final name fits in NAME_MAX, its temp name does not
-    const err = await rejects(
+    const err = await rejectionOf(
       writeFilesAtomically(
         [
           { path: join(dir, "ok.key"), data: Buffer.from("A"), mode: 0o600 },
@@ -194,7 +184,7 @@ describe("writeFilesAtomically", () => {
 
   it("refuses two outputs with the same path", async () => {
     const p = join(dir, "same");
-    const err = await rejects(
+    const err = await rejectionOf(
       writeFilesAtomically(
         [
           { path: p, data: Buffer.from("A"), mode: 0o600 },
