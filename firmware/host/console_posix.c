@@ -12,7 +12,7 @@
 
 static pthread_mutex_t s_out_mu = PTHREAD_MUTEX_INITIALIZER;
 
-void console_write(const uint8_t *bytes, size_t len)
+void rsagen_console_write(const uint8_t *bytes, size_t len)
 {
     pthread_mutex_lock(&s_out_mu);
     while (len > 0) {
@@ -27,15 +27,15 @@ void console_write(const uint8_t *bytes, size_t len)
     pthread_mutex_unlock(&s_out_mu);
 }
 
-int console_read(uint8_t *buf, size_t cap, uint32_t timeout_ms)
+int rsagen_console_read(uint8_t *buf, size_t cap, uint32_t timeout_ms)
 {
     struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
-    os_posix_block_begin(); /* waiting for input: this task is blocked, IDLE may run */
+    rsagen_os_posix_block_begin(); /* waiting for input: this task is blocked, IDLE may run */
     int r;
     do {
         r = poll(&pfd, 1, (int)timeout_ms);
     } while (r < 0 && errno == EINTR);
-    os_posix_block_end();
+    rsagen_os_posix_block_end();
     if (r < 0) return -1;
     if (r == 0) return 0;
     ssize_t n;

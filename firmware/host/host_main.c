@@ -47,12 +47,12 @@ static const struct {
 
 static int s_target_index = -1;
 
-const char *platform_target(void) { return s_target; }
-const char *platform_fw_version(void) { return RSAGEN_FW_VERSION; }
-const char *platform_idf_version(void) { return "host"; }
-uint32_t platform_reset_reason(void) { return s_reset_reason; }
-bool platform_download_reboot_supported(void) { return TARGETS[s_target_index].download_reboot; }
-bool platform_is_host(void) { return true; }
+const char *rsagen_platform_target(void) { return s_target; }
+const char *rsagen_platform_fw_version(void) { return RSAGEN_FW_VERSION; }
+const char *rsagen_platform_idf_version(void) { return "host"; }
+uint32_t rsagen_platform_reset_reason(void) { return s_reset_reason; }
+bool rsagen_platform_download_reboot_supported(void) { return TARGETS[s_target_index].download_reboot; }
+bool rsagen_platform_is_host(void) { return true; }
 
 static void panic_handler(int sig)
 {
@@ -86,7 +86,7 @@ static unsigned long parse_num(const char *opt, const char *v, unsigned long max
     return n;
 }
 
-static void console_log_sink(const uint8_t *bytes, size_t len) { console_write(bytes, len); }
+static void console_log_sink(const uint8_t *bytes, size_t len) { rsagen_console_write(bytes, len); }
 
 int main(int argc, char **argv)
 {
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
         .fixed_seed = (seed != NULL && *seed != '\0') ? seed : NULL,
         .console_write = console_log_sink,
     };
-    os_posix_init(&cfg);
+    rsagen_os_posix_init(&cfg);
 
     /* The start of an ESP-IDF app log (IDF v5.x cpu_start/app_init/main_task lines), so the board's
      * console looks like a chip's and the CLI's log parsing is exercised. */
@@ -147,8 +147,8 @@ int main(int argc, char **argv)
     OS_LOGI("main_task", "Started on CPU0");
     OS_LOGI("main_task", "Calling app_main()");
     if (cfg.fixed_seed != NULL) OS_LOGW("rsagen", "RSAGEN_FW_SEED set: deterministic keys (benchmarks only)");
-    app_log_banner();
+    rsagen_app_log_banner();
 
-    app_exit_t why = app_run();
+    app_exit_t why = rsagen_app_run();
     return (int)why;
 }

@@ -31,20 +31,20 @@ typedef struct {
 } app_t;
 
 /* Frame output (cmd_loop.c). */
-void app_send(uint8_t type, uint16_t request_id, const uint8_t *payload, size_t len);
-void app_send_error(uint16_t request_id, uint8_t request_type, uint16_t code, const char *message);
+void rsagen_app_send(uint8_t type, uint16_t request_id, const uint8_t *payload, size_t len);
+void rsagen_app_send_error(uint16_t request_id, uint8_t request_type, uint16_t code, const char *message);
 
 /* Job bookkeeping (cmd_loop.c): handles a finished job once (hashes, DONE/FAILED event). */
-void app_poll_job(app_t *app);
+void rsagen_app_poll_job(app_t *app);
 /* Cancels, joins, zeroizes and frees the job, if any. Returns its state before (RSAGEN_STATE_*). */
-uint8_t app_free_job(app_t *app, uint32_t *job_id);
+uint8_t rsagen_app_free_job(app_t *app, uint32_t *job_id);
 /* The job state in protocol numbering. */
-uint8_t app_job_state(const app_t *app);
+uint8_t rsagen_app_job_state(const app_t *app);
 
 /* Handlers (handlers.c). */
 /* Fills the 96-byte STATUS payload (also the DONE/FAILED event payload). */
-void app_fill_status(const app_t *app, uint8_t *p);
-void app_handle_frame(app_t *app, const rsagen_frame_t *frame);
-uint16_t app_features(void);
+void rsagen_app_fill_status(const app_t *app, uint8_t *p);
+void rsagen_app_handle_frame(app_t *app, const rsagen_frame_t *frame);
+uint16_t rsagen_app_features(void);
 
 #endif /* RSAGEN_APP_INTERNAL_H */

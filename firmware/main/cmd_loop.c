@@ -1,7 +1,7 @@
 /*
  * The command loop: reads the console, decodes frames among the other bytes, hands requests to the
  * handlers one at a time, and watches the keygen job (PROGRESS every 500 ms, DONE/FAILED once).
- * It runs at KEYGEN_CMD_LOOP_PRIO, above the keygen task, and blocks in console_read between
+ * It runs at KEYGEN_CMD_LOOP_PRIO, above the keygen task, and blocks in rsagen_console_read between
  * requests, which is when IDLE gets the CPU on its core.
  */
 #include <stdio.h>
@@ -29,13 +29,13 @@ static const char *TAG = "rsagen";
 
 static uint8_t s_tx[RSAGEN_PROTO_MAX_FRAME];
 
-void app_send(uint8_t type, uint16_t request_id, const uint8_t *payload, size_t len)
+void rsagen_app_send(uint8_t type, uint16_t request_id, const uint8_t *payload, size_t len)
 {
     size_t n = rsagen_proto_encode(s_tx, sizeof s_tx, type, request_id, payload, len);
-    if (n > 0) console_write(s_tx, n);
+    if (n > 0) rsagen_console_write(s_tx, n);
 }
 
-void app_send_error(uint16_t request_id, uint8_t request_type, uint16_t code, const char *message)
+void rsagen_app_send_error(uint16_t request_id, uint8_t request_type, uint16_t code, const char *message)
 {
     uint8_t p[RSAGEN_ERROR_FIXED_LEN + RSAGEN_ERROR_MAX_MESSAGE];
     size_t mlen = strlen(message);
@@ -44,10 +44,10 @@ void app_send_error(uint16_t request_id, uint8_t request_type, uint16_t code, co
     p[RSAGEN_ERROR_OFF_REQUEST_TYPE] = request_type;
     p[RSAGEN_ERROR_OFF_PROTO_VERSION] = RSAGEN_PROTO_VERSION;
     memcpy(p + RSAGEN_ERROR_OFF_MESSAGE, message, mlen);
-    app_send(RSAGEN_MSG_ERROR | RSAGEN_PROTO_RESPONSE_FLAG, request_id, p, RSAGEN_ERROR_FIXED_LEN + mlen);
+    rsagen_app_send(RSAGEN_MSG_ERROR | RSAGEN_PROTO_RESPONSE_FLAG, request_id, p, RSAGEN_ERROR_FIXED_LEN + mlen);
 }
 
-uint16_t app_features(void)
+uint16_t rsagen_app_features(void)
 {
     uint16_t f = 0;
 #if CONFIG_TOIT_CRYPTO_EXTRA
@@ -59,18 +59,18 @@ uint16_t app_features(void)
 #if CONFIG_RSAGEN_INLINE_KEYGEN
     f |= RSAGEN_FEAT_INLINE_KEYGEN;
 #endif
-    if (platform_is_host()) f |= RSAGEN_FEAT_HOST_BUILD;
-    if (platform_download_reboot_supported()) f |= RSAGEN_FEAT_DOWNLOAD_REBOOT;
+    if (rsagen_platform_is_host()) f |= RSAGEN_FEAT_HOST_BUILD;
+    if (rsagen_platform_download_reboot_supported()) f |= RSAGEN_FEAT_DOWNLOAD_REBOOT;
     return f;
 }
 
-void app_log_banner(void)
+void rsagen_app_log_banner(void)
 {
     OS_LOGI(TAG, "rsagen %s on %s, %s, crypto-extra %s, hw-mpi %s, inline-keygen %s, task wdt %u ms",
-            platform_fw_version(), platform_target(), MBEDTLS_VERSION_STRING_FULL,
-            (app_features() & RSAGEN_FEAT_CRYPTO_EXTRA) ? "on" : "off",
-            (app_features() & RSAGEN_FEAT_HW_MPI) ? "on" : "off",
-            (app_features() & RSAGEN_FEAT_INLINE_KEYGEN) ? "on" : "off", (unsigned)os_wdt_timeout_ms());
+            rsagen_platform_fw_version(), rsagen_platform_target(), MBEDTLS_VERSION_STRING_FULL,
+            (rsagen_app_features() & RSAGEN_FEAT_CRYPTO_EXTRA) ? "on" : "off",
+            (rsagen_app_features() & RSAGEN_FEAT_HW_MPI) ? "on" : "off",
+            (rsagen_app_features() & RSAGEN_FEAT_INLINE_KEYGEN) ? "on" : "off", (unsigned)rsagen_os_wdt_timeout_ms());
 }
 
 static void send_boot_event(void)
@@ -78,12 +78,12 @@ static void send_boot_event(void)
     uint8_t p[RSAGEN_BOOT_FIXED_LEN + 2 * (1 + RSAGEN_HELLO_MAX_STRING)];
     memset(p, 0, RSAGEN_BOOT_FIXED_LEN);
     p[RSAGEN_BOOT_OFF_PROTO_VERSION] = RSAGEN_PROTO_VERSION;
-    rsagen_put_u16le(p + RSAGEN_BOOT_OFF_FEATURES, app_features());
-    rsagen_put_u32le(p + RSAGEN_BOOT_OFF_RESET_REASON, platform_reset_reason());
+    rsagen_put_u16le(p + RSAGEN_BOOT_OFF_FEATURES, rsagen_app_features());
+    rsagen_put_u32le(p + RSAGEN_BOOT_OFF_RESET_REASON, rsagen_platform_reset_reason());
     size_t n = RSAGEN_BOOT_FIXED_LEN;
-    n += rsagen_put_str(p + n, platform_fw_version());
-    n += rsagen_put_str(p + n, platform_target());
-    app_send(RSAGEN_EVT_BOOT, 0, p, n);
+    n += rsagen_put_str(p + n, rsagen_platform_fw_version());
+    n += rsagen_put_str(p + n, rsagen_platform_target());
+    rsagen_app_send(RSAGEN_EVT_BOOT, 0, p, n);
 }
 
 /* ---- job bookkeeping ------------------------------------------------------------------------- */
@@ -101,12 +101,12 @@ static uint8_t to_proto_state(keygen_state_t s)
 }
 #endif
 
-uint8_t app_job_state(const app_t *app)
+uint8_t rsagen_app_job_state(const app_t *app)
 {
 #if CONFIG_TOIT_CRYPTO_EXTRA
     if (app->job == NULL) return RSAGEN_STATE_IDLE;
     keygen_info_t info;
-    keygen_job_info(app->job, &info);
+    rsagen_keygen_job_info(app->job, &info);
     return to_proto_state(info.state);
 #else
     (void)app;
@@ -114,40 +114,40 @@ uint8_t app_job_state(const app_t *app)
 #endif
 }
 
-void app_poll_job(app_t *app)
+void rsagen_app_poll_job(app_t *app)
 {
 #if CONFIG_TOIT_CRYPTO_EXTRA
     if (app->job == NULL || app->job_final_seen) return;
     keygen_info_t info;
-    if (!keygen_job_finished(app->job)) {
-        uint32_t now = os_ms();
+    if (!rsagen_keygen_job_finished(app->job)) {
+        uint32_t now = rsagen_os_ms();
         if (now - app->last_progress_ms >= RSAGEN_PROGRESS_INTERVAL_MS) {
             app->last_progress_ms = now;
-            keygen_job_info(app->job, &info);
+            rsagen_keygen_job_info(app->job, &info);
             uint8_t p[RSAGEN_PROGRESS_LEN] = {0};
             rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_JOB_ID, info.id);
             rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_ELAPSED_MS, info.elapsed_ms);
             rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_RNG_CALLS, info.rng_calls);
             rsagen_put_u16le(p + RSAGEN_PROGRESS_OFF_BITS, (uint16_t)info.bits);
-            app_send(RSAGEN_EVT_PROGRESS, 0, p, sizeof p);
+            rsagen_app_send(RSAGEN_EVT_PROGRESS, 0, p, sizeof p);
         }
         return;
     }
     app->job_final_seen = true;
-    keygen_job_info(app->job, &info);
+    rsagen_keygen_job_info(app->job, &info);
     size_t len = 0;
-    const uint8_t *der = keygen_job_part(app->job, KEYGEN_PART_PRIVATE, &len);
+    const uint8_t *der = rsagen_keygen_job_part(app->job, KEYGEN_PART_PRIVATE, &len);
     if (der != NULL) (void)rsagen_sha256(der, len, app->priv_sha256);
-    der = keygen_job_part(app->job, KEYGEN_PART_PUBLIC, &len);
+    der = rsagen_keygen_job_part(app->job, KEYGEN_PART_PUBLIC, &len);
     if (der != NULL) (void)rsagen_sha256(der, len, app->pub_sha256);
 
     char wdt_note[96] = "";
 #ifndef ESP_PLATFORM
     /* Host build: the emulated watchdog's longest gap between feeds during this job. */
     os_posix_wdt_stats_t st;
-    os_posix_wdt_stats_take(&st);
+    rsagen_os_posix_wdt_stats_take(&st);
     snprintf(wdt_note, sizeof wdt_note, ", max wdt feed gap %u us of %u ms", (unsigned)st.max_gap_us,
-             (unsigned)os_wdt_timeout_ms());
+             (unsigned)rsagen_os_wdt_timeout_ms());
 #endif
     if (info.state == KEYGEN_STATE_DONE) {
         OS_LOGI("keygen", "job %u: %u-bit key in %u ms, %u rng calls, %u yields, max rng gap %u us%s",
@@ -163,24 +163,24 @@ void app_poll_job(app_t *app)
 #endif
     if (info.state == KEYGEN_STATE_DONE || info.state == KEYGEN_STATE_FAILED) {
         uint8_t p[RSAGEN_STATUS_LEN];
-        app_fill_status(app, p);
-        app_send(info.state == KEYGEN_STATE_DONE ? RSAGEN_EVT_DONE : RSAGEN_EVT_FAILED, 0, p, sizeof p);
+        rsagen_app_fill_status(app, p);
+        rsagen_app_send(info.state == KEYGEN_STATE_DONE ? RSAGEN_EVT_DONE : RSAGEN_EVT_FAILED, 0, p, sizeof p);
     }
 #else
     (void)app;
 #endif
 }
 
-uint8_t app_free_job(app_t *app, uint32_t *job_id)
+uint8_t rsagen_app_free_job(app_t *app, uint32_t *job_id)
 {
     *job_id = 0;
 #if CONFIG_TOIT_CRYPTO_EXTRA
     if (app->job == NULL) return RSAGEN_STATE_IDLE;
-    uint8_t prev = app_job_state(app);
+    uint8_t prev = rsagen_app_job_state(app);
     keygen_info_t info;
-    keygen_job_info(app->job, &info);
+    rsagen_keygen_job_info(app->job, &info);
     *job_id = info.id;
-    keygen_job_destroy(app->job); /* cancel, join the task, zeroize, free */
+    rsagen_keygen_job_destroy(app->job); /* cancel, join the task, zeroize, free */
     app->job = NULL;
     app->job_final_seen = false;
     memset(app->priv_sha256, 0, sizeof app->priv_sha256);
@@ -188,7 +188,7 @@ uint8_t app_free_job(app_t *app, uint32_t *job_id)
     app->keygen_req_id = 0;
 #ifndef ESP_PLATFORM
     os_posix_wdt_stats_t st;
-    os_posix_wdt_stats_take(&st); /* start a fresh statistics window for the next job */
+    rsagen_os_posix_wdt_stats_take(&st); /* start a fresh statistics window for the next job */
 #endif
     return prev;
 #else
@@ -199,9 +199,9 @@ uint8_t app_free_job(app_t *app, uint32_t *job_id)
 
 /* ---- the loop -------------------------------------------------------------------------------- */
 
-static void on_frame(void *ctx, const rsagen_frame_t *frame) { app_handle_frame(ctx, frame); }
+static void on_frame(void *ctx, const rsagen_frame_t *frame) { rsagen_app_handle_frame(ctx, frame); }
 
-app_exit_t app_run(void)
+app_exit_t rsagen_app_run(void)
 {
     static app_t app; /* static: the decoder's 1 KiB buffer stays off the loop's stack */
     memset(&app, 0, sizeof app);
@@ -212,20 +212,20 @@ app_exit_t app_run(void)
     send_boot_event();
 
     uint8_t rx[256];
-    uint32_t last_rx_ms = os_ms();
+    uint32_t last_rx_ms = rsagen_os_ms();
     while (!app.exit_requested) {
-        int n = console_read(rx, sizeof rx, LOOP_POLL_MS);
+        int n = rsagen_console_read(rx, sizeof rx, LOOP_POLL_MS);
         if (n < 0) break;
         if (n > 0) {
-            last_rx_ms = os_ms();
+            last_rx_ms = rsagen_os_ms();
             /* Requests are handled from inside feed, one at a time, in arrival order. */
             rsagen_decoder_feed(&app.decoder, rx, (size_t)n);
-        } else if (app.decoder.n > 0 && os_ms() - last_rx_ms >= RX_IDLE_FLUSH_MS) {
+        } else if (app.decoder.n > 0 && rsagen_os_ms() - last_rx_ms >= RX_IDLE_FLUSH_MS) {
             rsagen_decoder_flush(&app.decoder);
         }
-        app_poll_job(&app);
+        rsagen_app_poll_job(&app);
     }
     uint32_t id;
-    (void)app_free_job(&app, &id);
+    (void)rsagen_app_free_job(&app, &id);
     return app.exit_requested ? app.exit_request : APP_EXIT_CONSOLE_CLOSED;
 }

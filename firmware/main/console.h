@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 /* Writes all bytes as one unit (a frame is never interleaved with another writer's output). */
-void console_write(const uint8_t *bytes, size_t len);
+void rsagen_console_write(const uint8_t *bytes, size_t len);
 
 /* Reads what is available, waiting up to timeout_ms for the first byte. Returns the byte count,
  * 0 on timeout, -1 when the console is closed (host: stdin EOF). The wait blocks the task. */
-int console_read(uint8_t *buf, size_t cap, uint32_t timeout_ms);
+int rsagen_console_read(uint8_t *buf, size_t cap, uint32_t timeout_ms);
 
 #endif /* RSAGEN_CONSOLE_H */

@@ -29,21 +29,21 @@
 #define CONSOLE_RX_BUF 4096
 #define CONSOLE_TX_BUF 2048
 
-void console_esp_init(void);
+void rsagen_console_esp_init(void);
 
-void console_esp_init(void)
+void rsagen_console_esp_init(void)
 {
     /* The console UART is already configured (baud CONFIG_ESP_CONSOLE_UART_BAUDRATE) by startup. */
     ESP_ERROR_CHECK(uart_driver_install(CONSOLE_UART, CONSOLE_RX_BUF, CONSOLE_TX_BUF, 0, NULL, 0));
     RSAGEN_UART_USE_DRIVER(CONSOLE_UART);
 }
 
-void console_write(const uint8_t *bytes, size_t len)
+void rsagen_console_write(const uint8_t *bytes, size_t len)
 {
     (void)uart_write_bytes(CONSOLE_UART, bytes, len); /* one call = one unit under the TX mutex */
 }
 
-int console_read(uint8_t *buf, size_t cap, uint32_t timeout_ms)
+int rsagen_console_read(uint8_t *buf, size_t cap, uint32_t timeout_ms)
 {
     /* uart_read_bytes waits until it has all it asked for, so ask for one byte with the timeout
      * (this blocks the task: IDLE runs), then take whatever else is already buffered. */

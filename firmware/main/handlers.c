@@ -30,31 +30,31 @@ static void handle_hello(app_t *app, const rsagen_frame_t *f)
     uint8_t p[RSAGEN_HELLO_FIXED_LEN + 4 * (1 + RSAGEN_HELLO_MAX_STRING)];
     memset(p, 0, RSAGEN_HELLO_FIXED_LEN);
     p[RSAGEN_HELLO_OFF_PROTO_VERSION] = RSAGEN_PROTO_VERSION;
-    p[RSAGEN_HELLO_OFF_JOB_STATE] = app_job_state(app);
-    rsagen_put_u16le(p + RSAGEN_HELLO_OFF_FEATURES, app_features());
+    p[RSAGEN_HELLO_OFF_JOB_STATE] = rsagen_app_job_state(app);
+    rsagen_put_u16le(p + RSAGEN_HELLO_OFF_FEATURES, rsagen_app_features());
     rsagen_put_u16le(p + RSAGEN_HELLO_OFF_MIN_BITS, (uint16_t)MIN_BITS);
     rsagen_put_u16le(p + RSAGEN_HELLO_OFF_MAX_BITS, (uint16_t)MAX_BITS);
     rsagen_put_u32le(p + RSAGEN_HELLO_OFF_MBEDTLS_VERSION, (uint32_t)MBEDTLS_VERSION_NUMBER);
-    rsagen_put_u32le(p + RSAGEN_HELLO_OFF_FREE_HEAP, (uint32_t)os_free_heap());
-    rsagen_put_u32le(p + RSAGEN_HELLO_OFF_LARGEST_BLOCK, (uint32_t)os_largest_free_block());
-    rsagen_put_u32le(p + RSAGEN_HELLO_OFF_WDT_TIMEOUT_MS, os_wdt_timeout_ms());
+    rsagen_put_u32le(p + RSAGEN_HELLO_OFF_FREE_HEAP, (uint32_t)rsagen_os_free_heap());
+    rsagen_put_u32le(p + RSAGEN_HELLO_OFF_LARGEST_BLOCK, (uint32_t)rsagen_os_largest_free_block());
+    rsagen_put_u32le(p + RSAGEN_HELLO_OFF_WDT_TIMEOUT_MS, rsagen_os_wdt_timeout_ms());
     size_t n = RSAGEN_HELLO_FIXED_LEN;
-    n += rsagen_put_str(p + n, platform_fw_version());
-    n += rsagen_put_str(p + n, platform_target());
-    n += rsagen_put_str(p + n, platform_idf_version());
+    n += rsagen_put_str(p + n, rsagen_platform_fw_version());
+    n += rsagen_put_str(p + n, rsagen_platform_target());
+    n += rsagen_put_str(p + n, rsagen_platform_idf_version());
     n += rsagen_put_str(p + n, MBEDTLS_VERSION_STRING_FULL);
     /* HELLO is version-proof: answered in our own version whatever the request carried. */
-    app_send(resp(RSAGEN_MSG_HELLO), f->request_id, p, n);
+    rsagen_app_send(resp(RSAGEN_MSG_HELLO), f->request_id, p, n);
 }
 
-void app_fill_status(const app_t *app, uint8_t *p)
+void rsagen_app_fill_status(const app_t *app, uint8_t *p)
 {
     memset(p, 0, RSAGEN_STATUS_LEN);
-    p[RSAGEN_STATUS_OFF_STATE] = app_job_state(app);
+    p[RSAGEN_STATUS_OFF_STATE] = rsagen_app_job_state(app);
 #if CONFIG_TOIT_CRYPTO_EXTRA
     if (app->job == NULL) return;
     keygen_info_t info;
-    keygen_job_info(app->job, &info);
+    rsagen_keygen_job_info(app->job, &info);
     rsagen_put_u16le(p + RSAGEN_STATUS_OFF_BITS, (uint16_t)info.bits);
     rsagen_put_u32le(p + RSAGEN_STATUS_OFF_JOB_ID, info.id);
     rsagen_put_u32le(p + RSAGEN_STATUS_OFF_EXPONENT, info.exponent);
@@ -74,10 +74,10 @@ void app_fill_status(const app_t *app, uint8_t *p)
 
 static void handle_status(app_t *app, const rsagen_frame_t *f)
 {
-    app_poll_job(app); /* a job that just finished gets its hashes (and its event) first */
+    rsagen_app_poll_job(app); /* a job that just finished gets its hashes (and its event) first */
     uint8_t p[RSAGEN_STATUS_LEN];
-    app_fill_status(app, p);
-    app_send(resp(RSAGEN_MSG_STATUS), f->request_id, p, sizeof p);
+    rsagen_app_fill_status(app, p);
+    rsagen_app_send(resp(RSAGEN_MSG_STATUS), f->request_id, p, sizeof p);
 }
 
 static void send_jobend(uint8_t type, uint16_t id, uint8_t prev, uint32_t job_id)
@@ -85,26 +85,26 @@ static void send_jobend(uint8_t type, uint16_t id, uint8_t prev, uint32_t job_id
     uint8_t p[RSAGEN_JOBEND_LEN] = {0};
     p[RSAGEN_JOBEND_OFF_PREV_STATE] = prev;
     rsagen_put_u32le(p + RSAGEN_JOBEND_OFF_JOB_ID, job_id);
-    app_send(resp(type), id, p, sizeof p);
+    rsagen_app_send(resp(type), id, p, sizeof p);
 }
 
 static void handle_cancel(app_t *app, const rsagen_frame_t *f)
 {
     uint32_t job_id;
     /* Answers only after the task has exited and the job is zeroized and freed. */
-    uint8_t prev = app_free_job(app, &job_id);
+    uint8_t prev = rsagen_app_free_job(app, &job_id);
     if (job_id != 0) OS_LOGI(TAG, "job %u cancelled and freed", (unsigned)job_id);
     send_jobend(RSAGEN_MSG_CANCEL, f->request_id, prev, job_id);
 }
 
 static void handle_release(app_t *app, const rsagen_frame_t *f)
 {
-    if (app_job_state(app) == RSAGEN_STATE_RUNNING) {
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_BUSY, "job running; cancel it first");
+    if (rsagen_app_job_state(app) == RSAGEN_STATE_RUNNING) {
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BUSY, "job running; cancel it first");
         return;
     }
     uint32_t job_id;
-    uint8_t prev = app_free_job(app, &job_id);
+    uint8_t prev = rsagen_app_free_job(app, &job_id);
     send_jobend(RSAGEN_MSG_RELEASE, f->request_id, prev, job_id);
 }
 
@@ -112,7 +112,7 @@ static void handle_keygen(app_t *app, const rsagen_frame_t *f)
 {
 #if CONFIG_TOIT_CRYPTO_EXTRA
     if (f->length < RSAGEN_KEYGEN_REQ_LEN) {
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "keygen payload too short");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "keygen payload too short");
         return;
     }
     if (app->job != NULL) {
@@ -120,24 +120,24 @@ static void handle_keygen(app_t *app, const rsagen_frame_t *f)
         if (f->request_id == app->keygen_req_id &&
             memcmp(f->payload, app->keygen_req, RSAGEN_KEYGEN_REQ_LEN) == 0) {
             keygen_info_t info;
-            keygen_job_info(app->job, &info);
+            rsagen_keygen_job_info(app->job, &info);
             uint8_t p[RSAGEN_KEYGEN_RESP_LEN];
             rsagen_put_u32le(p + RSAGEN_KEYGEN_RESP_OFF_JOB_ID, info.id);
-            app_send(resp(RSAGEN_MSG_KEYGEN), f->request_id, p, sizeof p);
+            rsagen_app_send(resp(RSAGEN_MSG_KEYGEN), f->request_id, p, sizeof p);
         } else {
-            app_send_error(f->request_id, f->type, RSAGEN_ERR_BUSY, "job exists");
+            rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BUSY, "job exists");
         }
         return;
     }
     unsigned bits = rsagen_get_u16le(f->payload + RSAGEN_KEYGEN_OFF_BITS);
     uint32_t exponent = rsagen_get_u32le(f->payload + RSAGEN_KEYGEN_OFF_EXPONENT);
     keygen_job_t *job = NULL;
-    keygen_status_t st = keygen_job_create(&job, bits, exponent, app->next_job_id);
+    keygen_status_t st = rsagen_keygen_job_create(&job, bits, exponent, app->next_job_id);
     if (st == KEYGEN_OK) {
 #if !CONFIG_RSAGEN_INLINE_KEYGEN
-        st = keygen_job_start(job);
+        st = rsagen_keygen_job_start(job);
         if (st != KEYGEN_OK) {
-            keygen_job_destroy(job);
+            rsagen_keygen_job_destroy(job);
             job = NULL;
         }
 #endif
@@ -145,71 +145,71 @@ static void handle_keygen(app_t *app, const rsagen_frame_t *f)
     switch (st) {
     case KEYGEN_OK: break;
     case KEYGEN_E_BITS:
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "bits must be 1024..4096, multiple of 8");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "bits must be 1024..4096, multiple of 8");
         return;
     case KEYGEN_E_EXPONENT:
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "exponent must be odd, 3..2^31-1");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "exponent must be odd, 3..2^31-1");
         return;
     case KEYGEN_E_NO_MEM:
-        OS_LOGW(TAG, "keygen %u bits: out of memory (%u bytes free)", bits, (unsigned)os_free_heap());
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_NO_MEM, "out of memory for key buffers or task");
+        OS_LOGW(TAG, "keygen %u bits: out of memory (%u bytes free)", bits, (unsigned)rsagen_os_free_heap());
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_NO_MEM, "out of memory for key buffers or task");
         return;
     default:
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_INTERNAL, "entropy source failed");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_INTERNAL, "entropy source failed");
         return;
     }
     app->job = job;
     app->job_final_seen = false;
     app->keygen_req_id = f->request_id;
     memcpy(app->keygen_req, f->payload, RSAGEN_KEYGEN_REQ_LEN);
-    app->last_progress_ms = os_ms();
+    app->last_progress_ms = rsagen_os_ms();
     uint8_t p[RSAGEN_KEYGEN_RESP_LEN];
     rsagen_put_u32le(p + RSAGEN_KEYGEN_RESP_OFF_JOB_ID, app->next_job_id);
     app->next_job_id = app->next_job_id == UINT32_MAX ? 1 : app->next_job_id + 1;
     OS_LOGI(TAG, "job %u: generating a %u-bit key (e=%u)", (unsigned)rsagen_get_u32le(p), bits,
             (unsigned)exponent);
-    app_send(resp(RSAGEN_MSG_KEYGEN), f->request_id, p, sizeof p);
+    rsagen_app_send(resp(RSAGEN_MSG_KEYGEN), f->request_id, p, sizeof p);
 #if CONFIG_RSAGEN_INLINE_KEYGEN
     /* Negative control: the original bug. The command loop computes the whole key without
      * blocking, so IDLE starves and the task watchdog fires on any long generation. */
-    keygen_job_run_inline(job);
+    rsagen_keygen_job_run_inline(job);
 #endif
 #else
     (void)app;
-    app_send_error(f->request_id, f->type, RSAGEN_ERR_UNSUPPORTED, "keygen not compiled in (crypto-extra off)");
+    rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_UNSUPPORTED, "keygen not compiled in (crypto-extra off)");
 #endif
 }
 
 static void handle_read(app_t *app, const rsagen_frame_t *f)
 {
     if (f->length < RSAGEN_READ_REQ_LEN) {
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "read payload too short");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "read payload too short");
         return;
     }
     uint8_t part = f->payload[RSAGEN_READ_OFF_PART];
     uint16_t want = rsagen_get_u16le(f->payload + RSAGEN_READ_OFF_LENGTH);
     uint32_t offset = rsagen_get_u32le(f->payload + RSAGEN_READ_OFF_OFFSET);
     if (part > RSAGEN_PART_PUB || want == 0 || want > RSAGEN_READ_MAX_CHUNK) {
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "part must be 0|1, length 1..1016");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "part must be 0|1, length 1..1016");
         return;
     }
 #if CONFIG_TOIT_CRYPTO_EXTRA
     if (app->job == NULL) {
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_NO_JOB, "no job");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_NO_JOB, "no job");
         return;
     }
-    app_poll_job(app);
+    rsagen_app_poll_job(app);
     size_t len = 0;
     const uint8_t *der = app->job_final_seen
-                             ? keygen_job_part(app->job, part == RSAGEN_PART_PRIV ? KEYGEN_PART_PRIVATE
+                             ? rsagen_keygen_job_part(app->job, part == RSAGEN_PART_PRIV ? KEYGEN_PART_PRIVATE
                                                                                   : KEYGEN_PART_PUBLIC, &len)
                              : NULL;
     if (der == NULL) {
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_NOT_READY, "job not done");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_NOT_READY, "job not done");
         return;
     }
     if (offset > len) {
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_RANGE, "offset beyond the part");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_RANGE, "offset beyond the part");
         return;
     }
     size_t n = len - offset < want ? len - offset : want;
@@ -218,35 +218,35 @@ static void handle_read(app_t *app, const rsagen_frame_t *f)
     p[RSAGEN_READ_OFF_RESERVED] = 0;
     rsagen_put_u16le(p + RSAGEN_READ_OFF_LENGTH, (uint16_t)n);
     memcpy(p + RSAGEN_READ_RESP_HEADER_LEN, der + offset, n);
-    app_send(resp(RSAGEN_MSG_READ), f->request_id, p, RSAGEN_READ_RESP_HEADER_LEN + n);
+    rsagen_app_send(resp(RSAGEN_MSG_READ), f->request_id, p, RSAGEN_READ_RESP_HEADER_LEN + n);
     mbedtls_platform_zeroize(p, sizeof p); /* no stray copy of key bytes outside the job */
 #else
     (void)app;
     (void)offset;
-    app_send_error(f->request_id, f->type, RSAGEN_ERR_NO_JOB, "no job (keygen not compiled in)");
+    rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_NO_JOB, "no job (keygen not compiled in)");
 #endif
 }
 
 static void handle_reboot(app_t *app, const rsagen_frame_t *f)
 {
     if (f->length < RSAGEN_REBOOT_REQ_LEN || f->payload[RSAGEN_REBOOT_OFF_MODE] > RSAGEN_REBOOT_DOWNLOAD) {
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "reboot mode must be 0 or 1");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "reboot mode must be 0 or 1");
         return;
     }
     bool download = f->payload[RSAGEN_REBOOT_OFF_MODE] == RSAGEN_REBOOT_DOWNLOAD;
-    if (download && !platform_download_reboot_supported()) {
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_UNSUPPORTED, "no download-mode reboot on this chip");
+    if (download && !rsagen_platform_download_reboot_supported()) {
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_UNSUPPORTED, "no download-mode reboot on this chip");
         return;
     }
     uint32_t job_id;
-    (void)app_free_job(app, &job_id); /* same path as CANCEL: the task exits before anything else */
+    (void)rsagen_app_free_job(app, &job_id); /* same path as CANCEL: the task exits before anything else */
     OS_LOGI(TAG, "restarting%s", download ? " into download mode" : "");
-    app_send(resp(RSAGEN_MSG_REBOOT), f->request_id, NULL, 0);
+    rsagen_app_send(resp(RSAGEN_MSG_REBOOT), f->request_id, NULL, 0);
     app->exit_requested = true;
     app->exit_request = download ? APP_EXIT_REBOOT_DOWNLOAD : APP_EXIT_REBOOT;
 }
 
-void app_handle_frame(app_t *app, const rsagen_frame_t *f)
+void rsagen_app_handle_frame(app_t *app, const rsagen_frame_t *f)
 {
     if (app->exit_requested) return; /* frames after a REBOOT in the same read are not executed */
     /* Responses and events are what we send; one arriving here is not a request. */
@@ -256,17 +256,17 @@ void app_handle_frame(app_t *app, const rsagen_frame_t *f)
         return;
     }
     if (f->version != RSAGEN_PROTO_VERSION) {
-        app_send_error(f->request_id, f->type, RSAGEN_ERR_VERSION, "protocol version mismatch");
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_VERSION, "protocol version mismatch");
         return;
     }
     switch (f->type) {
-    case RSAGEN_MSG_PING: app_send(resp(RSAGEN_MSG_PING), f->request_id, f->payload, f->length); break;
+    case RSAGEN_MSG_PING: rsagen_app_send(resp(RSAGEN_MSG_PING), f->request_id, f->payload, f->length); break;
     case RSAGEN_MSG_KEYGEN: handle_keygen(app, f); break;
     case RSAGEN_MSG_STATUS: handle_status(app, f); break;
     case RSAGEN_MSG_CANCEL: handle_cancel(app, f); break;
     case RSAGEN_MSG_READ: handle_read(app, f); break;
     case RSAGEN_MSG_RELEASE: handle_release(app, f); break;
     case RSAGEN_MSG_REBOOT: handle_reboot(app, f); break;
-    default: app_send_error(f->request_id, f->type, RSAGEN_ERR_UNKNOWN_TYPE, "unknown request type"); break;
+    default: rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_UNKNOWN_TYPE, "unknown request type"); break;
     }
 }

@@ -24,10 +24,10 @@
 #endif
 #include "driver/uart.h"
 
-void console_esp_init(void);
+void rsagen_console_esp_init(void);
 
 /*
- * Command loop task: 6 KiB of stack. Deepest path: KEYGEN -> keygen_job_create ->
+ * Command loop task: 6 KiB of stack. Deepest path: KEYGEN -> rsagen_keygen_job_create ->
  * mbedtls_ctr_drbg_seed (384-byte seed buffer + AES context ~ 1 KiB) -> esp_fill_random, plus the
  * handler frames (HELLO payload ~280 B, READ uses a static buffer, the decoder is static) and
  * ESP_LOG's vprintf (~1 KiB). The default main task (3.5 KiB) would be tight; its own task also
@@ -35,13 +35,13 @@ void console_esp_init(void);
  */
 #define CMD_LOOP_STACK_BYTES 6144u
 
-const char *platform_target(void) { return CONFIG_IDF_TARGET; }
-const char *platform_fw_version(void) { return esp_app_get_description()->version; }
-const char *platform_idf_version(void) { return esp_get_idf_version(); }
-uint32_t platform_reset_reason(void) { return (uint32_t)esp_reset_reason(); }
-bool platform_is_host(void) { return false; }
+const char *rsagen_platform_target(void) { return CONFIG_IDF_TARGET; }
+const char *rsagen_platform_fw_version(void) { return esp_app_get_description()->version; }
+const char *rsagen_platform_idf_version(void) { return esp_get_idf_version(); }
+uint32_t rsagen_platform_reset_reason(void) { return (uint32_t)esp_reset_reason(); }
+bool rsagen_platform_is_host(void) { return false; }
 
-bool platform_download_reboot_supported(void)
+bool rsagen_platform_download_reboot_supported(void)
 {
 #ifdef RSAGEN_FORCE_DOWNLOAD
     return true; /* the ROM checks this bit after a software reset (IDF usb_console.c does the same) */
@@ -53,8 +53,8 @@ bool platform_download_reboot_supported(void)
 static void cmd_loop_task(void *arg)
 {
     (void)arg;
-    app_log_banner();
-    app_exit_t why = app_run(); /* returns only for a reboot request; any job is freed by then */
+    rsagen_app_log_banner();
+    app_exit_t why = rsagen_app_run(); /* returns only for a reboot request; any job is freed by then */
     (void)uart_wait_tx_done((uart_port_t)CONFIG_ESP_CONSOLE_UART_NUM, pdMS_TO_TICKS(1000));
 #ifdef RSAGEN_FORCE_DOWNLOAD
     if (why == APP_EXIT_REBOOT_DOWNLOAD) RSAGEN_FORCE_DOWNLOAD();
@@ -66,8 +66,8 @@ static void cmd_loop_task(void *arg)
 
 void app_main(void)
 {
-    os_esp_init();
-    console_esp_init();
+    rsagen_os_esp_init();
+    rsagen_console_esp_init();
     /* Priority KEYGEN_CMD_LOOP_PRIO (3), above the keygen task (1): a request preempts generation.
      * Core 0 on dual-core chips; the keygen task is pinned to core 1 there. */
     BaseType_t ok = xTaskCreatePinnedToCore(cmd_loop_task, "cmd_loop", CMD_LOOP_STACK_BYTES, NULL,

@@ -47,7 +47,7 @@ struct keygen_job {
     uint32_t last_yield_ms;
     uint64_t last_rng_us;
 
-    /* Everything generation writes, allocated by keygen_job_create. */
+    /* Everything generation writes, allocated by rsagen_keygen_job_create. */
     mbedtls_ctr_drbg_context drbg;
     mbedtls_pk_context pk;
     uint8_t *priv;
@@ -76,7 +76,7 @@ static size_t der_int(size_t bytes) { return der_tl(bytes + 1u) + bytes + 1u; }
  * n and d have at most bits/8 bytes, p, q, dP, dQ, qInv at most bits/16 (mbedtls makes p and q
  * exactly bits/2 bits; the others are reduced modulo p or q), e at most 4 (an int).
  */
-size_t keygen_priv_der_max(unsigned bits)
+size_t rsagen_keygen_priv_der_max(unsigned bits)
 {
     size_t nb = (bits + 7u) / 8u;
     size_t hb = (bits / 2u + 7u) / 8u;
@@ -88,7 +88,7 @@ size_t keygen_priv_der_max(unsigned bits)
  * SubjectPublicKeyInfo (RFC 5280 4.1, RFC 8017 A.1.1): SEQUENCE { SEQUENCE { OID rsaEncryption,
  * NULL }, BIT STRING { 0 unused bits, RSAPublicKey SEQUENCE { n, e } } }.
  */
-size_t keygen_pub_der_max(unsigned bits)
+size_t rsagen_keygen_pub_der_max(unsigned bits)
 {
     size_t nb = (bits + 7u) / 8u;
     size_t rsapub = der_int(nb) + der_int(4);
@@ -99,7 +99,7 @@ size_t keygen_pub_der_max(unsigned bits)
     return der_tl(body) + body;
 }
 
-keygen_status_t keygen_validate(unsigned bits, uint32_t exponent)
+keygen_status_t rsagen_keygen_validate(unsigned bits, uint32_t exponent)
 {
     if (bits < KEYGEN_MIN_BITS || bits > KEYGEN_MAX_BITS || bits % 8u != 0u) return KEYGEN_E_BITS;
     if (exponent < 3u || exponent % 2u == 0u || exponent > 0x7FFFFFFFu) return KEYGEN_E_EXPONENT;
@@ -111,32 +111,32 @@ keygen_status_t keygen_validate(unsigned bits, uint32_t exponent)
 static int entropy_cb(void *ctx, unsigned char *out, size_t len)
 {
     (void)ctx;
-    return os_entropy(out, len) == 0 ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+    return rsagen_os_entropy(out, len) == 0 ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
 }
 
 static void free_all(keygen_job_t *job)
 {
     if (job->priv != NULL) {
         mbedtls_platform_zeroize(job->priv, job->priv_cap);
-        os_free(job->priv);
+        rsagen_os_free(job->priv);
     }
     if (job->pub != NULL) {
         mbedtls_platform_zeroize(job->pub, job->pub_cap);
-        os_free(job->pub);
+        rsagen_os_free(job->pub);
     }
     mbedtls_pk_free(&job->pk); /* mbedtls_rsa_free zeroizes the key's big numbers */
     mbedtls_ctr_drbg_free(&job->drbg); /* zeroizes the DRBG state */
     mbedtls_platform_zeroize(job, sizeof *job);
-    os_free(job);
+    rsagen_os_free(job);
 }
 
-keygen_status_t keygen_job_create(keygen_job_t **out, unsigned bits, uint32_t exponent, uint32_t id)
+keygen_status_t rsagen_keygen_job_create(keygen_job_t **out, unsigned bits, uint32_t exponent, uint32_t id)
 {
     *out = NULL;
-    keygen_status_t st = keygen_validate(bits, exponent);
+    keygen_status_t st = rsagen_keygen_validate(bits, exponent);
     if (st != KEYGEN_OK) return st;
 
-    keygen_job_t *job = os_malloc(sizeof *job);
+    keygen_job_t *job = rsagen_os_malloc(sizeof *job);
     if (job == NULL) return KEYGEN_E_NO_MEM;
     memset(job, 0, sizeof *job);
     job->id = id;
@@ -149,10 +149,10 @@ keygen_status_t keygen_job_create(keygen_job_t **out, unsigned bits, uint32_t ex
     mbedtls_ctr_drbg_init(&job->drbg);
     mbedtls_pk_init(&job->pk);
 
-    job->priv_cap = keygen_priv_der_max(bits);
-    job->pub_cap = keygen_pub_der_max(bits);
-    job->priv = os_malloc(job->priv_cap);
-    job->pub = os_malloc(job->pub_cap);
+    job->priv_cap = rsagen_keygen_priv_der_max(bits);
+    job->pub_cap = rsagen_keygen_pub_der_max(bits);
+    job->priv = rsagen_os_malloc(job->priv_cap);
+    job->pub = rsagen_os_malloc(job->pub_cap);
     if (job->priv == NULL || job->pub == NULL) {
         free_all(job);
         return KEYGEN_E_NO_MEM;
@@ -170,7 +170,7 @@ keygen_status_t keygen_job_create(keygen_job_t **out, unsigned bits, uint32_t ex
      * times per period, and the longest gap between feeds stays near 5% of the timeout plus one
      * RNG-call gap. Cost: one tick per interval (10 ms / 250 ms = 4% on a chip at 100 Hz with the
      * default 5 s timeout; 1 ms per interval on the host). Without a watchdog: every 250 ms. */
-    uint32_t wdt = os_wdt_timeout_ms();
+    uint32_t wdt = rsagen_os_wdt_timeout_ms();
     job->yield_interval_ms = wdt != 0 ? wdt / 20u : 250u;
     if (job->yield_interval_ms == 0) job->yield_interval_ms = 1;
     *out = job;
@@ -179,7 +179,7 @@ keygen_status_t keygen_job_create(keygen_job_t **out, unsigned bits, uint32_t ex
 
 /* ---- generation (task context, or the loop for the inline negative control) ----------------- */
 
-static uint32_t elapsed_since(uint32_t start) { return os_ms() - start; }
+static uint32_t elapsed_since(uint32_t start) { return rsagen_os_ms() - start; }
 
 /*
  * The RNG callback: called hundreds to thousands of times per key between big-number operations,
@@ -189,14 +189,14 @@ static uint32_t elapsed_since(uint32_t start) { return os_ms() - start; }
 static int keygen_rng(void *ctx, unsigned char *out, size_t len)
 {
     keygen_job_t *job = ctx;
-    uint64_t now_us = os_us();
+    uint64_t now_us = rsagen_os_us();
     uint64_t gap = now_us - job->last_rng_us;
     if (gap > job->max_rng_gap_us) job->max_rng_gap_us = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
     job->last_rng_us = now_us;
     atomic_fetch_add(&job->rng_calls, 1u);
     atomic_store(&job->elapsed_ms, elapsed_since(job->start_ms));
 
-    os_wdt_reset(); /* this task's entry; the timer is fed once IDLE has reset too */
+    rsagen_os_wdt_reset(); /* this task's entry; the timer is fed once IDLE has reset too */
     if (atomic_load(&job->cancel)) return KEYGEN_ERR_CANCELLED;
 
     if (job->yield_to_idle) {
@@ -204,14 +204,14 @@ static int keygen_rng(void *ctx, unsigned char *out, size_t len)
          * it: the next big-number step may be as long as the longest one seen so far, and IDLE
          * only gets to reset its entry when we block. This bounds the gap between watchdog feeds
          * by about the interval plus the step-length jitter, instead of interval + longest step. */
-        uint32_t now = os_ms();
+        uint32_t now = rsagen_os_ms();
         uint32_t longest_step_ms = job->max_rng_gap_us / 1000u;
         if (now - job->last_yield_ms + longest_step_ms >= job->yield_interval_ms) {
             /* Block, not taskYIELD(): a yield only reaches tasks of equal or higher priority, so
              * IDLE (priority 0) would never run and its watchdog entry never reset. */
-            os_delay_ticks(1);
+            rsagen_os_delay_ticks(1);
             job->yields++;
-            job->last_yield_ms = os_ms();
+            job->last_yield_ms = rsagen_os_ms();
         }
     }
     return mbedtls_ctr_drbg_random(&job->drbg, out, len);
@@ -231,10 +231,10 @@ static int write_der_front(keygen_job_t *job, uint8_t *buf, size_t cap, bool pri
 
 static void keygen_generate(keygen_job_t *job)
 {
-    job->start_ms = os_ms();
+    job->start_ms = rsagen_os_ms();
     job->last_yield_ms = job->start_ms;
-    job->last_rng_us = os_us();
-    bool subscribed = os_wdt_add() == 0;
+    job->last_rng_us = rsagen_os_us();
+    bool subscribed = rsagen_os_wdt_add() == 0;
 
     int ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(job->pk), keygen_rng, job, job->bits, (int)job->exponent);
     if (ret == 0) {
@@ -248,7 +248,7 @@ static void keygen_generate(keygen_job_t *job)
         }
     }
     /* The key now lives in the DER buffers only: wipe the big numbers (mbedtls_rsa_free zeroizes
-     * and frees the limbs; the context itself stays until keygen_job_destroy). */
+     * and frees the limbs; the context itself stays until rsagen_keygen_job_destroy). */
     mbedtls_rsa_free(mbedtls_pk_rsa(job->pk));
     if (ret != 0) {
         mbedtls_platform_zeroize(job->priv, job->priv_cap);
@@ -261,7 +261,7 @@ static void keygen_generate(keygen_job_t *job)
 #ifdef ESP_PLATFORM
     job->stack_free_min = (uint32_t)uxTaskGetStackHighWaterMark(NULL); /* bytes on ESP-IDF */
 #endif
-    if (subscribed) os_wdt_delete(); /* before the task ends: a deleted subscribed task would trip it */
+    if (subscribed) rsagen_os_wdt_delete(); /* before the task ends: a deleted subscribed task would trip it */
     keygen_state_t final = ret == 0 ? KEYGEN_STATE_DONE
                            : ret == KEYGEN_ERR_CANCELLED ? KEYGEN_STATE_CANCELLED
                                                          : KEYGEN_STATE_FAILED;
@@ -270,14 +270,14 @@ static void keygen_generate(keygen_job_t *job)
 
 static void keygen_task(void *arg) { keygen_generate(arg); }
 
-keygen_status_t keygen_job_start(keygen_job_t *job)
+keygen_status_t rsagen_keygen_job_start(keygen_job_t *job)
 {
     job->yield_to_idle = true;
     atomic_store(&job->state, KEYGEN_STATE_RUNNING);
     /* Dual-core chips: pin to core 1 so core 0 (the command loop and the console driver) stays free
      * for requests; single-core: the only core. */
-    int core = os_core_count() > 1 ? 1 : OS_CORE_ANY;
-    if (os_task_start(&job->task, "keygen", keygen_task, job, KEYGEN_TASK_STACK_BYTES, KEYGEN_TASK_PRIO,
+    int core = rsagen_os_core_count() > 1 ? 1 : OS_CORE_ANY;
+    if (rsagen_os_task_start(&job->task, "keygen", keygen_task, job, KEYGEN_TASK_STACK_BYTES, KEYGEN_TASK_PRIO,
                       core) != 0) {
         atomic_store(&job->state, KEYGEN_STATE_CREATED);
         return KEYGEN_E_NO_MEM;
@@ -286,7 +286,7 @@ keygen_status_t keygen_job_start(keygen_job_t *job)
     return KEYGEN_OK;
 }
 
-void keygen_job_run_inline(keygen_job_t *job)
+void rsagen_keygen_job_run_inline(keygen_job_t *job)
 {
     job->yield_to_idle = false; /* the original bug: nothing lets IDLE run */
     atomic_store(&job->state, KEYGEN_STATE_RUNNING);
@@ -295,31 +295,31 @@ void keygen_job_run_inline(keygen_job_t *job)
 
 /* ---- control --------------------------------------------------------------------------------- */
 
-void keygen_job_cancel(keygen_job_t *job) { atomic_store(&job->cancel, 1); }
+void rsagen_keygen_job_cancel(keygen_job_t *job) { atomic_store(&job->cancel, 1); }
 
 static bool join_if_exited(keygen_job_t *job, uint32_t timeout_ms)
 {
     if (!job->task_started || job->task_joined) return true;
-    if (!os_task_join(&job->task, timeout_ms)) return false;
+    if (!rsagen_os_task_join(&job->task, timeout_ms)) return false;
     job->task_joined = true;
     return true;
 }
 
-bool keygen_job_finished(keygen_job_t *job)
+bool rsagen_keygen_job_finished(keygen_job_t *job)
 {
     int st = atomic_load(&job->state);
     if (st == KEYGEN_STATE_RUNNING) return false;
-    if (job->task_started && !job->task_joined && !os_task_exited(&job->task)) return false;
+    if (job->task_started && !job->task_joined && !rsagen_os_task_exited(&job->task)) return false;
     return join_if_exited(job, 0);
 }
 
-bool keygen_job_wait(keygen_job_t *job, uint32_t timeout_ms)
+bool rsagen_keygen_job_wait(keygen_job_t *job, uint32_t timeout_ms)
 {
     if (!job->task_started) return atomic_load(&job->state) != KEYGEN_STATE_RUNNING;
     return join_if_exited(job, timeout_ms);
 }
 
-void keygen_job_info(const keygen_job_t *job, keygen_info_t *out)
+void rsagen_keygen_job_info(const keygen_job_t *job, keygen_info_t *out)
 {
     memset(out, 0, sizeof *out);
     out->state = (keygen_state_t)atomic_load(&job->state);
@@ -339,7 +339,7 @@ void keygen_job_info(const keygen_job_t *job, keygen_info_t *out)
     }
 }
 
-const uint8_t *keygen_job_part(const keygen_job_t *job, keygen_part_t part, size_t *len)
+const uint8_t *rsagen_keygen_job_part(const keygen_job_t *job, keygen_part_t part, size_t *len)
 {
     *len = 0;
     if (atomic_load(&job->state) != KEYGEN_STATE_DONE) return NULL;
@@ -347,10 +347,10 @@ const uint8_t *keygen_job_part(const keygen_job_t *job, keygen_part_t part, size
     return part == KEYGEN_PART_PRIVATE ? job->priv : job->pub;
 }
 
-void keygen_job_destroy(keygen_job_t *job)
+void rsagen_keygen_job_destroy(keygen_job_t *job)
 {
     if (job == NULL) return;
-    keygen_job_cancel(job);
+    rsagen_keygen_job_cancel(job);
     /* Forever: the task checks the flag at its next RNG call, so this is one call gap at most.
      * Freeing before the task exited is the use-after-free this design exists to rule out. */
     (void)join_if_exited(job, UINT32_MAX);

@@ -19,7 +19,7 @@
 #include "freertos/task.h"
 #include "sdkconfig.h"
 
-void os_esp_init(void)
+void rsagen_os_esp_init(void)
 {
 #if CONFIG_ESP_TASK_WDT_EN && !CONFIG_ESP_TASK_WDT_INIT
     /* The startup code initialises the TWDT only with CONFIG_ESP_TASK_WDT_INIT=y; otherwise do it
@@ -46,13 +46,13 @@ void os_esp_init(void)
 
 /* ---- time ------------------------------------------------------------------------------------ */
 
-uint64_t os_us(void) { return (uint64_t)esp_timer_get_time(); }
+uint64_t rsagen_os_us(void) { return (uint64_t)esp_timer_get_time(); }
 
-uint32_t os_ms(void) { return (uint32_t)(esp_timer_get_time() / 1000); }
+uint32_t rsagen_os_ms(void) { return (uint32_t)(esp_timer_get_time() / 1000); }
 
-uint32_t os_tick_ms(void) { return portTICK_PERIOD_MS; }
+uint32_t rsagen_os_tick_ms(void) { return portTICK_PERIOD_MS; }
 
-void os_delay_ticks(uint32_t ticks)
+void rsagen_os_delay_ticks(uint32_t ticks)
 {
     /* Ticks, not pdMS_TO_TICKS(ms): at CONFIG_FREERTOS_HZ=100 any ms < 10 rounds to a 0-tick delay,
      * which is only a yield and never lets IDLE run (espressif/esp-idf#1646). */
@@ -61,7 +61,7 @@ void os_delay_ticks(uint32_t ticks)
 
 /* ---- tasks ----------------------------------------------------------------------------------- */
 
-int os_core_count(void) { return portNUM_PROCESSORS; }
+int rsagen_os_core_count(void) { return portNUM_PROCESSORS; }
 
 static void task_trampoline(void *p)
 {
@@ -78,7 +78,7 @@ static void task_trampoline(void *p)
     vTaskDelete(NULL);
 }
 
-int os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *arg, size_t stack_bytes,
+int rsagen_os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *arg, size_t stack_bytes,
                   unsigned prio, int core)
 {
     t->fn = fn;
@@ -93,13 +93,13 @@ int os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *arg, si
     return ok == pdPASS ? 0 : -1;
 }
 
-bool os_task_exited(const os_task_t *t) { return atomic_load(&((os_task_t *)t)->exited) != 0; }
+bool rsagen_os_task_exited(const os_task_t *t) { return atomic_load(&((os_task_t *)t)->exited) != 0; }
 
-bool os_task_join(os_task_t *t, uint32_t timeout_ms)
+bool rsagen_os_task_join(os_task_t *t, uint32_t timeout_ms)
 {
     TickType_t start = xTaskGetTickCount();
     TickType_t limit = timeout_ms == UINT32_MAX ? portMAX_DELAY : pdMS_TO_TICKS(timeout_ms);
-    while (!os_task_exited(t)) {
+    while (!rsagen_os_task_exited(t)) {
         TickType_t waited = xTaskGetTickCount() - start;
         if (limit != portMAX_DELAY && waited >= limit) return false;
         /* Blocks (so IDLE runs) until the task's exit notification or the remaining time. A stale
@@ -111,13 +111,13 @@ bool os_task_join(os_task_t *t, uint32_t timeout_ms)
 
 /* ---- mutex ----------------------------------------------------------------------------------- */
 
-void os_mutex_init(os_mutex_t *m) { m->h = xSemaphoreCreateMutexStatic(&m->storage); }
-void os_mutex_lock(os_mutex_t *m) { xSemaphoreTake(m->h, portMAX_DELAY); }
-void os_mutex_unlock(os_mutex_t *m) { xSemaphoreGive(m->h); }
+void rsagen_os_mutex_init(os_mutex_t *m) { m->h = xSemaphoreCreateMutexStatic(&m->storage); }
+void rsagen_os_mutex_lock(os_mutex_t *m) { xSemaphoreTake(m->h, portMAX_DELAY); }
+void rsagen_os_mutex_unlock(os_mutex_t *m) { xSemaphoreGive(m->h); }
 
 /* ---- task watchdog --------------------------------------------------------------------------- */
 
-int os_wdt_add(void)
+int rsagen_os_wdt_add(void)
 {
 #if CONFIG_ESP_TASK_WDT_EN
     return esp_task_wdt_add(NULL) == ESP_OK ? 0 : -1;
@@ -126,21 +126,21 @@ int os_wdt_add(void)
 #endif
 }
 
-void os_wdt_reset(void)
+void rsagen_os_wdt_reset(void)
 {
 #if CONFIG_ESP_TASK_WDT_EN
     (void)esp_task_wdt_reset();
 #endif
 }
 
-void os_wdt_delete(void)
+void rsagen_os_wdt_delete(void)
 {
 #if CONFIG_ESP_TASK_WDT_EN
     (void)esp_task_wdt_delete(NULL);
 #endif
 }
 
-uint32_t os_wdt_timeout_ms(void)
+uint32_t rsagen_os_wdt_timeout_ms(void)
 {
 #if CONFIG_ESP_TASK_WDT_EN
     return CONFIG_ESP_TASK_WDT_TIMEOUT_S * 1000u;
@@ -151,7 +151,7 @@ uint32_t os_wdt_timeout_ms(void)
 
 /* ---- entropy and memory ---------------------------------------------------------------------- */
 
-int os_entropy(uint8_t *buf, size_t len)
+int rsagen_os_entropy(uint8_t *buf, size_t len)
 {
     /* esp_fill_random is truly random only while RF or the SAR-ADC entropy source is on
      * (esp_random.h); this firmware keeps RF off, so enable the ADC source for the seed. Seeding
@@ -162,14 +162,14 @@ int os_entropy(uint8_t *buf, size_t len)
     return 0;
 }
 
-void *os_malloc(size_t n) { return heap_caps_malloc(n, MALLOC_CAP_8BIT); }
-void os_free(void *p) { heap_caps_free(p); }
-size_t os_free_heap(void) { return heap_caps_get_free_size(MALLOC_CAP_8BIT); }
-size_t os_largest_free_block(void) { return heap_caps_get_largest_free_block(MALLOC_CAP_8BIT); }
+void *rsagen_os_malloc(size_t n) { return heap_caps_malloc(n, MALLOC_CAP_8BIT); }
+void rsagen_os_free(void *p) { heap_caps_free(p); }
+size_t rsagen_os_free_heap(void) { return heap_caps_get_free_size(MALLOC_CAP_8BIT); }
+size_t rsagen_os_largest_free_block(void) { return heap_caps_get_largest_free_block(MALLOC_CAP_8BIT); }
 
 /* ---- log ------------------------------------------------------------------------------------- */
 
-void os_log(char level, const char *tag, const char *fmt, ...)
+void rsagen_os_log(char level, const char *tag, const char *fmt, ...)
 {
     char text[192];
     va_list ap;

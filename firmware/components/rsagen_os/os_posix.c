@@ -2,13 +2,13 @@
  * POSIX implementation of the OS layer for the host build (the virtual board runs it).
  *
  * Emulated task watchdog, modelled on ESP-IDF's task_wdt.c (see docs/firmware.md):
- * - Entries: every task that called os_wdt_add(), plus one IDLE entry per emulated core (ESP-IDF's
- *   CONFIG_ESP_TASK_WDT_CHECK_IDLE_TASK_CPUn, default y). An entry is "reset" by os_wdt_reset() from
+ * - Entries: every task that called rsagen_os_wdt_add(), plus one IDLE entry per emulated core (ESP-IDF's
+ *   CONFIG_ESP_TASK_WDT_CHECK_IDLE_TASK_CPUn, default y). An entry is "reset" by rsagen_os_wdt_reset() from
  *   its task; the timer is fed only when every entry has reset since the last feed, then all flags
  *   clear (esp_task_wdt_reset semantics).
  * - IDLE has priority 0, so on a real chip it runs only while every other task on its core is
- *   blocked. Here a task is "blocked" inside os_delay_ticks(), os_task_join() and
- *   os_posix_block_begin/end() (the console read). When the last runnable task of a core blocks,
+ *   blocked. Here a task is "blocked" inside rsagen_os_delay_ticks(), rsagen_os_task_join() and
+ *   rsagen_os_posix_block_begin/end() (the console read). When the last runnable task of a core blocks,
  *   and at every monitor tick while all of them stay blocked, that core's IDLE entry resets.
  *   A task that computes without blocking (the inline negative control in the command loop, or a
  *   keygen task that never delays) therefore starves IDLE and the watchdog fires, as on the chip.
@@ -59,7 +59,7 @@ static _Thread_local int t_slot = -1;
 
 /* ---- time ------------------------------------------------------------------------------------ */
 
-uint64_t os_us(void)
+uint64_t rsagen_os_us(void)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -67,9 +67,9 @@ uint64_t os_us(void)
            (uint64_t)(g_boot.tv_nsec / 1000);
 }
 
-uint32_t os_ms(void) { return (uint32_t)(os_us() / 1000u); }
+uint32_t rsagen_os_ms(void) { return (uint32_t)(rsagen_os_us() / 1000u); }
 
-uint32_t os_tick_ms(void) { return TICK_MS; }
+uint32_t rsagen_os_tick_ms(void) { return TICK_MS; }
 
 /* The emulated watchdog's clock: CPU time consumed by the process, in microseconds. */
 static uint64_t wdt_clock_us(void)
@@ -143,8 +143,8 @@ static void set_blocked(bool blocked)
     pthread_mutex_unlock(&g_mu);
 }
 
-void os_posix_block_begin(void) { set_blocked(true); }
-void os_posix_block_end(void) { set_blocked(false); }
+void rsagen_os_posix_block_begin(void) { set_blocked(true); }
+void rsagen_os_posix_block_end(void) { set_blocked(false); }
 
 static const char *idle_name(int core)
 {
@@ -199,10 +199,10 @@ static void *wdt_monitor(void *arg)
     return NULL;
 }
 
-void os_posix_wdt_stats_take(os_posix_wdt_stats_t *out)
+void rsagen_os_posix_wdt_stats_take(os_posix_wdt_stats_t *out)
 {
     pthread_mutex_lock(&g_mu);
-    uint64_t now = os_us();
+    uint64_t now = rsagen_os_us();
     out->feeds = g_feeds;
     out->max_gap_us = g_max_gap_us;
     out->last_window_us = now - g_window_start_us;
@@ -212,7 +212,7 @@ void os_posix_wdt_stats_take(os_posix_wdt_stats_t *out)
     pthread_mutex_unlock(&g_mu);
 }
 
-int os_wdt_add(void)
+int rsagen_os_wdt_add(void)
 {
     if (t_slot < 0 || g_cfg.wdt_timeout_ms == 0) return -1;
     pthread_mutex_lock(&g_mu);
@@ -223,7 +223,7 @@ int os_wdt_add(void)
     return rc;
 }
 
-void os_wdt_reset(void)
+void rsagen_os_wdt_reset(void)
 {
     if (t_slot < 0) return;
     pthread_mutex_lock(&g_mu);
@@ -234,7 +234,7 @@ void os_wdt_reset(void)
     pthread_mutex_unlock(&g_mu);
 }
 
-void os_wdt_delete(void)
+void rsagen_os_wdt_delete(void)
 {
     if (t_slot < 0) return;
     pthread_mutex_lock(&g_mu);
@@ -244,11 +244,11 @@ void os_wdt_delete(void)
     pthread_mutex_unlock(&g_mu);
 }
 
-uint32_t os_wdt_timeout_ms(void) { return g_cfg.wdt_timeout_ms; }
+uint32_t rsagen_os_wdt_timeout_ms(void) { return g_cfg.wdt_timeout_ms; }
 
 /* ---- tasks ----------------------------------------------------------------------------------- */
 
-int os_core_count(void) { return g_cfg.cores; }
+int rsagen_os_core_count(void) { return g_cfg.cores; }
 
 static int claim_slot(const char *name, int core)
 {
@@ -287,9 +287,9 @@ static void *task_trampoline(void *p)
 
 static atomic_bool g_fail_task_start;
 
-void os_posix_fail_next_task_start(void) { atomic_store(&g_fail_task_start, true); }
+void rsagen_os_posix_fail_next_task_start(void) { atomic_store(&g_fail_task_start, true); }
 
-int os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *arg, size_t stack_bytes,
+int rsagen_os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *arg, size_t stack_bytes,
                   unsigned prio, int core)
 {
     if (atomic_exchange(&g_fail_task_start, false)) return -1; /* injected: no memory for the task */
@@ -322,20 +322,20 @@ int os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *arg, si
     return 0;
 }
 
-bool os_task_exited(const os_task_t *t) { return atomic_load(&((os_task_t *)t)->exited) != 0; }
+bool rsagen_os_task_exited(const os_task_t *t) { return atomic_load(&((os_task_t *)t)->exited) != 0; }
 
-bool os_task_join(os_task_t *t, uint32_t timeout_ms)
+bool rsagen_os_task_join(os_task_t *t, uint32_t timeout_ms)
 {
     if (t->joined) return true;
     set_blocked(true);
-    uint64_t deadline = os_us() + (uint64_t)timeout_ms * 1000u;
+    uint64_t deadline = rsagen_os_us() + (uint64_t)timeout_ms * 1000u;
     pthread_mutex_lock(&g_mu);
-    while (!os_task_exited(t)) {
+    while (!rsagen_os_task_exited(t)) {
         if (timeout_ms == UINT32_MAX) {
             pthread_cond_wait(&g_exit_cond, &g_mu);
             continue;
         }
-        uint64_t now = os_us();
+        uint64_t now = rsagen_os_us();
         if (now >= deadline) break;
         /* Wait in short steps: the condvar uses CLOCK_REALTIME, our deadline is monotonic. */
         struct timespec ts;
@@ -348,7 +348,7 @@ bool os_task_join(os_task_t *t, uint32_t timeout_ms)
         }
         pthread_cond_timedwait(&g_exit_cond, &g_mu, &ts);
     }
-    bool done = os_task_exited(t);
+    bool done = rsagen_os_task_exited(t);
     pthread_mutex_unlock(&g_mu);
     set_blocked(false);
     if (done) {
@@ -358,7 +358,7 @@ bool os_task_join(os_task_t *t, uint32_t timeout_ms)
     return done;
 }
 
-void os_delay_ticks(uint32_t ticks)
+void rsagen_os_delay_ticks(uint32_t ticks)
 {
     set_blocked(true);
     sleep_us((uint64_t)ticks * TICK_MS * 1000u);
@@ -367,9 +367,9 @@ void os_delay_ticks(uint32_t ticks)
 
 /* ---- mutex ----------------------------------------------------------------------------------- */
 
-void os_mutex_init(os_mutex_t *m) { pthread_mutex_init(&m->m, NULL); }
-void os_mutex_lock(os_mutex_t *m) { pthread_mutex_lock(&m->m); }
-void os_mutex_unlock(os_mutex_t *m) { pthread_mutex_unlock(&m->m); }
+void rsagen_os_mutex_init(os_mutex_t *m) { pthread_mutex_init(&m->m, NULL); }
+void rsagen_os_mutex_lock(os_mutex_t *m) { pthread_mutex_lock(&m->m); }
+void rsagen_os_mutex_unlock(os_mutex_t *m) { pthread_mutex_unlock(&m->m); }
 
 /* ---- entropy --------------------------------------------------------------------------------- */
 
@@ -386,7 +386,7 @@ static uint64_t splitmix64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-void os_posix_reseed(const char *seed)
+void rsagen_os_posix_reseed(const char *seed)
 {
     pthread_mutex_lock(&g_seed_mu);
     g_cfg.fixed_seed = seed;
@@ -397,7 +397,7 @@ void os_posix_reseed(const char *seed)
     pthread_mutex_unlock(&g_seed_mu);
 }
 
-int os_entropy(uint8_t *buf, size_t len)
+int rsagen_os_entropy(uint8_t *buf, size_t len)
 {
     pthread_mutex_lock(&g_seed_mu);
     if (g_cfg.fixed_seed != NULL) {
@@ -432,11 +432,11 @@ typedef union {
 static atomic_size_t g_heap_used;
 static atomic_long g_fail_countdown;
 
-void os_posix_fail_alloc_at(long n) { atomic_store(&g_fail_countdown, n > 0 ? n : 0); }
+void rsagen_os_posix_fail_alloc_at(long n) { atomic_store(&g_fail_countdown, n > 0 ? n : 0); }
 
-size_t os_posix_heap_in_use(void) { return atomic_load(&g_heap_used); }
+size_t rsagen_os_posix_heap_in_use(void) { return atomic_load(&g_heap_used); }
 
-void *os_malloc(size_t n)
+void *rsagen_os_malloc(size_t n)
 {
     long c = atomic_load(&g_fail_countdown);
     while (c > 0 && !atomic_compare_exchange_weak(&g_fail_countdown, &c, c - 1)) {
@@ -450,7 +450,7 @@ void *os_malloc(size_t n)
     return h + 1;
 }
 
-void os_free(void *p)
+void rsagen_os_free(void *p)
 {
     if (p == NULL) return;
     heap_hdr_t *h = (heap_hdr_t *)p - 1;
@@ -458,21 +458,21 @@ void os_free(void *p)
     free(h);
 }
 
-size_t os_free_heap(void)
+size_t rsagen_os_free_heap(void)
 {
     size_t budget = g_cfg.heap_bytes != 0 ? g_cfg.heap_bytes : 320u * 1024u;
     size_t used = atomic_load(&g_heap_used);
     return used >= budget ? 0 : budget - used;
 }
 
-size_t os_largest_free_block(void) { return os_free_heap(); }
+size_t rsagen_os_largest_free_block(void) { return rsagen_os_free_heap(); }
 
 /* ---- log ------------------------------------------------------------------------------------- */
 
-void os_log(char level, const char *tag, const char *fmt, ...)
+void rsagen_os_log(char level, const char *tag, const char *fmt, ...)
 {
     char line[320];
-    int n = snprintf(line, sizeof line, "%c (%u) %s: ", level, (unsigned)os_ms(), tag);
+    int n = snprintf(line, sizeof line, "%c (%u) %s: ", level, (unsigned)rsagen_os_ms(), tag);
     va_list ap;
     va_start(ap, fmt);
     if (n > 0 && (size_t)n < sizeof line) n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
@@ -490,13 +490,13 @@ void os_log(char level, const char *tag, const char *fmt, ...)
 
 /* ---- init ------------------------------------------------------------------------------------ */
 
-void os_posix_init(const os_posix_config_t *cfg)
+void rsagen_os_posix_init(const os_posix_config_t *cfg)
 {
     clock_gettime(CLOCK_MONOTONIC, &g_boot);
     g_cfg = *cfg;
     if (g_cfg.cores < 1) g_cfg.cores = 1;
     if (g_cfg.cores > 2) g_cfg.cores = 2;
-    if (g_cfg.fixed_seed != NULL) os_posix_reseed(g_cfg.fixed_seed);
+    if (g_cfg.fixed_seed != NULL) rsagen_os_posix_reseed(g_cfg.fixed_seed);
     pthread_mutex_lock(&g_mu);
     t_slot = claim_slot(g_cfg.main_task_name != NULL ? g_cfg.main_task_name : "main", 0);
     g_last_feed_us = wdt_clock_us();

@@ -33,7 +33,7 @@ typedef struct {
 static int entropy_cb(void *ctx, unsigned char *out, size_t len)
 {
     (void)ctx;
-    return os_entropy(out, len) == 0 ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+    return rsagen_os_entropy(out, len) == 0 ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
 }
 
 static void *raw_thread(void *p)
@@ -44,13 +44,13 @@ static void *raw_thread(void *p)
     mbedtls_ctr_drbg_init(&drbg);
     mbedtls_pk_init(&pk);
     static const unsigned char pers[] = "rsagen-keygen"; /* the job's personalization */
-    uint64_t t0 = os_us();
+    uint64_t t0 = rsagen_os_us();
     r->ret = mbedtls_ctr_drbg_seed(&drbg, entropy_cb, NULL, pers, sizeof pers - 1);
     if (r->ret == 0) r->ret = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
     if (r->ret == 0) {
         r->ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk), mbedtls_ctr_drbg_random, &drbg, r->bits, 65537);
     }
-    r->ms = (double)(os_us() - t0) / 1000.0;
+    r->ms = (double)(rsagen_os_us() - t0) / 1000.0;
     if (r->ret == 0) {
         int n = mbedtls_pk_write_key_der(&pk, r->der, sizeof r->der);
         if (n > 0) {
@@ -68,10 +68,10 @@ static void *raw_thread(void *p)
 static void run_raw(raw_run_t *r)
 {
     pthread_t th;
-    os_posix_block_begin();
+    rsagen_os_posix_block_begin();
     pthread_create(&th, NULL, raw_thread, r);
     pthread_join(th, NULL);
-    os_posix_block_end();
+    rsagen_os_posix_block_end();
 }
 
 int main(int argc, char **argv)
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
     }
     os_posix_config_t cfg = {.wdt_timeout_ms = wdt_ms, .cores = cores, .fixed_seed = "bench"};
     setvbuf(stdout, NULL, _IOLBF, 0);
-    os_posix_init(&cfg);
+    rsagen_os_posix_init(&cfg);
 
     double raw_total = 0, job_total = 0;
     uint64_t max_gap_us = 0;
@@ -104,29 +104,29 @@ int main(int argc, char **argv)
         double job_ms = 0;
         for (int pass = 0; pass < 2; pass++) {
             bool do_raw = (pass == 0) == (i % 2 == 0);
-            os_posix_reseed(seed);
+            rsagen_os_posix_reseed(seed);
             if (do_raw) {
                 memset(&raw, 0, sizeof raw);
                 raw.bits = bits;
                 run_raw(&raw);
             } else {
                 os_posix_wdt_stats_t st;
-                os_posix_wdt_stats_take(&st);
-                uint64_t t0 = os_us();
-                if (keygen_job_create(&job, bits, 65537, (uint32_t)i + 1) != KEYGEN_OK ||
-                    keygen_job_start(job) != KEYGEN_OK) {
+                rsagen_os_posix_wdt_stats_take(&st);
+                uint64_t t0 = rsagen_os_us();
+                if (rsagen_keygen_job_create(&job, bits, 65537, (uint32_t)i + 1) != KEYGEN_OK ||
+                    rsagen_keygen_job_start(job) != KEYGEN_OK) {
                     fprintf(stderr, "job could not start\n");
                     return 1;
                 }
-                keygen_job_wait(job, UINT32_MAX);
-                job_ms = (double)(os_us() - t0) / 1000.0;
-                os_posix_wdt_stats_take(&st);
+                rsagen_keygen_job_wait(job, UINT32_MAX);
+                job_ms = (double)(rsagen_os_us() - t0) / 1000.0;
+                rsagen_os_posix_wdt_stats_take(&st);
                 if (st.max_gap_us > max_gap_us) max_gap_us = st.max_gap_us;
-                keygen_job_info(job, &info);
+                rsagen_keygen_job_info(job, &info);
             }
         }
         size_t len = 0;
-        const uint8_t *der = keygen_job_part(job, KEYGEN_PART_PRIVATE, &len);
+        const uint8_t *der = rsagen_keygen_job_part(job, KEYGEN_PART_PRIVATE, &len);
         bool same = raw.ret == 0 && der != NULL && len == raw.der_len && memcmp(der, raw.der, len) == 0;
         if (!same) mismatches++;
         raw_total += raw.ms;
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
                "\"yields\":%u,\"max_rng_gap_us\":%u}\n",
                bits, i, raw.ms, job_ms, same ? "true" : "false", (unsigned)info.rng_calls,
                (unsigned)info.yields, (unsigned)info.max_rng_gap_us);
-        keygen_job_destroy(job);
+        rsagen_keygen_job_destroy(job);
     }
     printf("{\"summary\":true,\"bits\":%u,\"count\":%d,\"wdt_ms\":%u,\"raw_total_ms\":%.3f,\"job_total_ms\":%.3f,"
            "\"ratio\":%.4f,\"max_feed_gap_us\":%llu,\"max_feed_gap_fraction\":%.4f,\"mismatches\":%d}\n",

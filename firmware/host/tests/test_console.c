@@ -28,12 +28,12 @@ static size_t s_text_len;
 static rsagen_decoder_t s_out_dec;
 static bool s_dec_ready;
 
-const char *platform_target(void) { return "esp32c3"; }
-const char *platform_fw_version(void) { return "0.1.0-test"; }
-const char *platform_idf_version(void) { return "host"; }
-uint32_t platform_reset_reason(void) { return 1; }
-bool platform_download_reboot_supported(void) { return true; }
-bool platform_is_host(void) { return true; }
+const char *rsagen_platform_target(void) { return "esp32c3"; }
+const char *rsagen_platform_fw_version(void) { return "0.1.0-test"; }
+const char *rsagen_platform_idf_version(void) { return "host"; }
+uint32_t rsagen_platform_reset_reason(void) { return 1; }
+bool rsagen_platform_download_reboot_supported(void) { return true; }
+bool rsagen_platform_is_host(void) { return true; }
 
 static void abs_deadline(struct timespec *ts, uint32_t ms)
 {
@@ -72,9 +72,9 @@ void tc_send(uint8_t type, uint16_t id, const uint8_t *payload, size_t len)
     tc_push(f, n);
 }
 
-int console_read(uint8_t *buf, size_t cap, uint32_t timeout_ms)
+int rsagen_console_read(uint8_t *buf, size_t cap, uint32_t timeout_ms)
 {
-    os_posix_block_begin();
+    rsagen_os_posix_block_begin();
     pthread_mutex_lock(&s_mu);
     if (s_in_len == 0 && !s_closed) {
         struct timespec ts;
@@ -92,11 +92,11 @@ int console_read(uint8_t *buf, size_t cap, uint32_t timeout_ms)
         }
     }
     pthread_mutex_unlock(&s_mu);
-    os_posix_block_end();
+    rsagen_os_posix_block_end();
     return n;
 }
 
-/* Decoder callbacks run under s_mu (console_write holds it). */
+/* Decoder callbacks run under s_mu (rsagen_console_write holds it). */
 static void on_frame(void *ctx, const rsagen_frame_t *f)
 {
     (void)ctx;
@@ -126,7 +126,7 @@ static void on_text(void *ctx, const uint8_t *b, size_t n)
     s_text[s_text_len] = '\0';
 }
 
-void console_write(const uint8_t *bytes, size_t len)
+void rsagen_console_write(const uint8_t *bytes, size_t len)
 {
     pthread_mutex_lock(&s_mu);
     if (!s_dec_ready) {

@@ -48,7 +48,7 @@ static bool s_big;
 static int test_rng(void *ctx, unsigned char *out, size_t len)
 {
     (void)ctx;
-    return os_entropy(out, len) == 0 ? 0 : -1;
+    return rsagen_os_entropy(out, len) == 0 ? 0 : -1;
 }
 
 static void write_file(const char *name, const uint8_t *data, size_t len)
@@ -65,30 +65,30 @@ static void write_file(const char *name, const uint8_t *data, size_t len)
 
 static void test_validate(void)
 {
-    CHECK(keygen_validate(1024, 65537) == KEYGEN_OK, "1024 ok");
-    CHECK(keygen_validate(4096, 3) == KEYGEN_OK, "4096/e=3 ok");
-    CHECK(keygen_validate(2056, 65537) == KEYGEN_OK, "2056 ok");
-    CHECK(keygen_validate(1016, 65537) == KEYGEN_E_BITS, "1016 rejected");
-    CHECK(keygen_validate(4104, 65537) == KEYGEN_E_BITS, "4104 rejected");
-    CHECK(keygen_validate(2050, 65537) == KEYGEN_E_BITS, "2050 (not multiple of 8) rejected");
-    CHECK(keygen_validate(0, 65537) == KEYGEN_E_BITS, "0 rejected");
-    CHECK(keygen_validate(2048, 1) == KEYGEN_E_EXPONENT, "e=1 rejected");
-    CHECK(keygen_validate(2048, 65536) == KEYGEN_E_EXPONENT, "even e rejected");
-    CHECK(keygen_validate(2048, 0x80000001u) == KEYGEN_E_EXPONENT, "e > INT32_MAX rejected");
+    CHECK(rsagen_keygen_validate(1024, 65537) == KEYGEN_OK, "1024 ok");
+    CHECK(rsagen_keygen_validate(4096, 3) == KEYGEN_OK, "4096/e=3 ok");
+    CHECK(rsagen_keygen_validate(2056, 65537) == KEYGEN_OK, "2056 ok");
+    CHECK(rsagen_keygen_validate(1016, 65537) == KEYGEN_E_BITS, "1016 rejected");
+    CHECK(rsagen_keygen_validate(4104, 65537) == KEYGEN_E_BITS, "4104 rejected");
+    CHECK(rsagen_keygen_validate(2050, 65537) == KEYGEN_E_BITS, "2050 (not multiple of 8) rejected");
+    CHECK(rsagen_keygen_validate(0, 65537) == KEYGEN_E_BITS, "0 rejected");
+    CHECK(rsagen_keygen_validate(2048, 1) == KEYGEN_E_EXPONENT, "e=1 rejected");
+    CHECK(rsagen_keygen_validate(2048, 65536) == KEYGEN_E_EXPONENT, "even e rejected");
+    CHECK(rsagen_keygen_validate(2048, 0x80000001u) == KEYGEN_E_EXPONENT, "e > INT32_MAX rejected");
     keygen_job_t *job = (keygen_job_t *)1;
-    CHECK(keygen_job_create(&job, 1000, 65537, 1) == KEYGEN_E_BITS && job == NULL, "create rejects bits, out NULL");
-    CHECK(os_posix_heap_in_use() == 0, "nothing allocated by a rejected create");
+    CHECK(rsagen_keygen_job_create(&job, 1000, 65537, 1) == KEYGEN_E_BITS && job == NULL, "create rejects bits, out NULL");
+    CHECK(rsagen_os_posix_heap_in_use() == 0, "nothing allocated by a rejected create");
 }
 
 static void test_der_bounds(void)
 {
     /* Known exact sizes: a 2048-bit SPKI with e=65537 is 294 bytes; PKCS#1 private 1190..1193. */
-    CHECK(keygen_pub_der_max(2048) >= 294 && keygen_pub_der_max(2048) <= 300, "pub max 2048 = %zu",
-          keygen_pub_der_max(2048));
-    CHECK(keygen_priv_der_max(2048) >= 1193 && keygen_priv_der_max(2048) <= 1220, "priv max 2048 = %zu",
-          keygen_priv_der_max(2048));
+    CHECK(rsagen_keygen_pub_der_max(2048) >= 294 && rsagen_keygen_pub_der_max(2048) <= 300, "pub max 2048 = %zu",
+          rsagen_keygen_pub_der_max(2048));
+    CHECK(rsagen_keygen_priv_der_max(2048) >= 1193 && rsagen_keygen_priv_der_max(2048) <= 1220, "priv max 2048 = %zu",
+          rsagen_keygen_priv_der_max(2048));
     for (unsigned b = 1024; b < 4096; b += 8) {
-        if (keygen_priv_der_max(b + 8) < keygen_priv_der_max(b)) {
+        if (rsagen_keygen_priv_der_max(b + 8) < rsagen_keygen_priv_der_max(b)) {
             CHECK(false, "priv max not monotonic at %u", b);
             break;
         }
@@ -99,25 +99,25 @@ static void test_der_bounds(void)
 static void generate_and_verify(unsigned bits)
 {
     keygen_job_t *job = NULL;
-    CHECK(keygen_job_create(&job, bits, 65537, bits) == KEYGEN_OK, "create %u", bits);
+    CHECK(rsagen_keygen_job_create(&job, bits, 65537, bits) == KEYGEN_OK, "create %u", bits);
     if (job == NULL) return;
-    CHECK(keygen_job_start(job) == KEYGEN_OK, "start %u", bits);
-    CHECK(keygen_job_wait(job, 600000), "job %u finished", bits);
+    CHECK(rsagen_keygen_job_start(job) == KEYGEN_OK, "start %u", bits);
+    CHECK(rsagen_keygen_job_wait(job, 600000), "job %u finished", bits);
     keygen_info_t info;
-    keygen_job_info(job, &info);
+    rsagen_keygen_job_info(job, &info);
     CHECK(info.state == KEYGEN_STATE_DONE, "%u: state %d err %d", bits, info.state, (int)info.mbedtls_err);
     CHECK(info.rng_calls > 0, "%u: rng calls counted", bits);
-    CHECK(info.priv_len > 0 && info.priv_len <= keygen_priv_der_max(bits), "%u: priv len %zu <= max %zu", bits,
-          info.priv_len, keygen_priv_der_max(bits));
-    CHECK(info.pub_len > 0 && info.pub_len <= keygen_pub_der_max(bits), "%u: pub len %zu", bits, info.pub_len);
+    CHECK(info.priv_len > 0 && info.priv_len <= rsagen_keygen_priv_der_max(bits), "%u: priv len %zu <= max %zu", bits,
+          info.priv_len, rsagen_keygen_priv_der_max(bits));
+    CHECK(info.pub_len > 0 && info.pub_len <= rsagen_keygen_pub_der_max(bits), "%u: pub len %zu", bits, info.pub_len);
 
     size_t plen = 0, qlen = 0;
-    const uint8_t *priv = keygen_job_part(job, KEYGEN_PART_PRIVATE, &plen);
-    const uint8_t *pub = keygen_job_part(job, KEYGEN_PART_PUBLIC, &qlen);
+    const uint8_t *priv = rsagen_keygen_job_part(job, KEYGEN_PART_PRIVATE, &plen);
+    const uint8_t *pub = rsagen_keygen_job_part(job, KEYGEN_PART_PUBLIC, &qlen);
     CHECK(priv != NULL && priv[0] == 0x30, "%u: private DER at buffer start", bits);
     CHECK(pub != NULL && pub[0] == 0x30, "%u: public DER at buffer start", bits);
     if (priv == NULL || pub == NULL) {
-        keygen_job_destroy(job);
+        rsagen_keygen_job_destroy(job);
         return;
     }
     mbedtls_pk_context prv, pb;
@@ -144,8 +144,8 @@ static void generate_and_verify(unsigned bits)
     write_file(name, priv, plen);
     snprintf(name, sizeof name, "key%u.pub.der", bits);
     write_file(name, pub, qlen);
-    keygen_job_destroy(job);
-    CHECK(os_posix_heap_in_use() == 0, "%u: all firmware buffers freed", bits);
+    rsagen_keygen_job_destroy(job);
+    CHECK(rsagen_os_posix_heap_in_use() == 0, "%u: all firmware buffers freed", bits);
 }
 
 static void test_cancel(void)
@@ -155,59 +155,59 @@ static void test_cancel(void)
     /* Cancel after 20 RNG calls; a 4096-bit key needs well over 1000, but retry if a stalled host
      * let one finish before we looked. */
     for (int attempt = 0; attempt < 3; attempt++) {
-        CHECK(keygen_job_create(&job, 4096, 65537, 7) == KEYGEN_OK, "create 4096 for cancel");
+        CHECK(rsagen_keygen_job_create(&job, 4096, 65537, 7) == KEYGEN_OK, "create 4096 for cancel");
         if (job == NULL) return;
-        CHECK(keygen_job_start(job) == KEYGEN_OK, "start");
+        CHECK(rsagen_keygen_job_start(job) == KEYGEN_OK, "start");
         for (int i = 0; i < 5000; i++) {
-            keygen_job_info(job, &info);
+            rsagen_keygen_job_info(job, &info);
             if (info.rng_calls >= 20 || info.state != KEYGEN_STATE_RUNNING) break;
-            os_delay_ticks(1);
+            rsagen_os_delay_ticks(1);
         }
         if (info.state == KEYGEN_STATE_RUNNING) break;
-        keygen_job_destroy(job);
+        rsagen_keygen_job_destroy(job);
         job = NULL;
     }
     if (job == NULL) return;
     CHECK(info.state == KEYGEN_STATE_RUNNING, "still running mid-generation (%u calls)", (unsigned)info.rng_calls);
-    keygen_job_cancel(job);
-    CHECK(keygen_job_wait(job, 60000), "task exits after cancel");
-    keygen_job_info(job, &info);
+    rsagen_keygen_job_cancel(job);
+    CHECK(rsagen_keygen_job_wait(job, 60000), "task exits after cancel");
+    rsagen_keygen_job_info(job, &info);
     CHECK(info.state == KEYGEN_STATE_CANCELLED, "state CANCELLED (%d)", info.state);
     CHECK(info.mbedtls_err == KEYGEN_ERR_CANCELLED, "distinct cancel code returned unchanged (%d)",
           (int)info.mbedtls_err);
     size_t len = 1;
-    CHECK(keygen_job_part(job, KEYGEN_PART_PRIVATE, &len) == NULL && len == 0, "no key after cancel");
-    keygen_job_destroy(job);
-    CHECK(os_posix_heap_in_use() == 0, "cancel leaves nothing allocated");
+    CHECK(rsagen_keygen_job_part(job, KEYGEN_PART_PRIVATE, &len) == NULL && len == 0, "no key after cancel");
+    rsagen_keygen_job_destroy(job);
+    CHECK(rsagen_os_posix_heap_in_use() == 0, "cancel leaves nothing allocated");
 
     /* Destroy while running: must cancel and join before freeing (ASan would see a use-after-free). */
     job = NULL;
-    CHECK(keygen_job_create(&job, 4096, 65537, 8) == KEYGEN_OK, "create 4096 for destroy");
+    CHECK(rsagen_keygen_job_create(&job, 4096, 65537, 8) == KEYGEN_OK, "create 4096 for destroy");
     if (job == NULL) return;
-    CHECK(keygen_job_start(job) == KEYGEN_OK, "start");
-    os_delay_ticks(5);
-    keygen_job_destroy(job);
-    CHECK(os_posix_heap_in_use() == 0, "destroy while running frees everything");
+    CHECK(rsagen_keygen_job_start(job) == KEYGEN_OK, "start");
+    rsagen_os_delay_ticks(5);
+    rsagen_keygen_job_destroy(job);
+    CHECK(rsagen_os_posix_heap_in_use() == 0, "destroy while running frees everything");
 }
 
 static void test_oom(void)
 {
-    /* Allocation points of keygen_job_create, in order: job, private buffer, public buffer. */
+    /* Allocation points of rsagen_keygen_job_create, in order: job, private buffer, public buffer. */
     for (long k = 1; k <= 3; k++) {
         keygen_job_t *job = (keygen_job_t *)1;
-        os_posix_fail_alloc_at(k);
-        keygen_status_t st = keygen_job_create(&job, 2048, 65537, 1);
-        os_posix_fail_alloc_at(0);
+        rsagen_os_posix_fail_alloc_at(k);
+        keygen_status_t st = rsagen_keygen_job_create(&job, 2048, 65537, 1);
+        rsagen_os_posix_fail_alloc_at(0);
         CHECK(st == KEYGEN_E_NO_MEM, "allocation %ld failing gives NO_MEM (%d)", k, st);
         CHECK(job == NULL, "allocation %ld failing: no job", k);
-        CHECK(os_posix_heap_in_use() == 0, "allocation %ld failing leaves nothing allocated", k);
+        CHECK(rsagen_os_posix_heap_in_use() == 0, "allocation %ld failing leaves nothing allocated", k);
     }
     keygen_job_t *job = NULL;
-    CHECK(keygen_job_create(&job, 2048, 65537, 1) == KEYGEN_OK, "create after OOM");
-    os_posix_fail_next_task_start();
-    CHECK(keygen_job_start(job) == KEYGEN_E_NO_MEM, "task creation failing gives NO_MEM");
-    keygen_job_destroy(job);
-    CHECK(os_posix_heap_in_use() == 0, "failed start, destroy frees everything");
+    CHECK(rsagen_keygen_job_create(&job, 2048, 65537, 1) == KEYGEN_OK, "create after OOM");
+    rsagen_os_posix_fail_next_task_start();
+    CHECK(rsagen_keygen_job_start(job) == KEYGEN_E_NO_MEM, "task creation failing gives NO_MEM");
+    rsagen_keygen_job_destroy(job);
+    CHECK(rsagen_os_posix_heap_in_use() == 0, "failed start, destroy frees everything");
 }
 
 #endif /* CONFIG_TOIT_CRYPTO_EXTRA */
@@ -340,13 +340,13 @@ static void *protocol_driver(void *arg)
     tc_send(RSAGEN_MSG_CANCEL, ++id, NULL, 0);
     CHECK(tc_wait_answer(id, 60000, &f) && f.type == 0x85 && f.payload[0] == RSAGEN_STATE_RUNNING,
           "CANCEL of a running job");
-    CHECK(os_posix_heap_in_use() == 0, "cancelled job freed before the answer");
+    CHECK(rsagen_os_posix_heap_in_use() == 0, "cancelled job freed before the answer");
     /* OOM at the protocol level: NO_MEM and nothing left allocated. */
-    os_posix_fail_alloc_at(2);
+    rsagen_os_posix_fail_alloc_at(2);
     tc_send(RSAGEN_MSG_KEYGEN, ++id, kg, sizeof kg);
     CHECK(tc_wait_answer(id, 5000, &f) && is_error(&f, RSAGEN_ERR_NO_MEM), "KEYGEN out of memory is NO_MEM");
-    os_posix_fail_alloc_at(0);
-    CHECK(os_posix_heap_in_use() == 0, "NO_MEM leaves nothing allocated");
+    rsagen_os_posix_fail_alloc_at(0);
+    CHECK(rsagen_os_posix_heap_in_use() == 0, "NO_MEM leaves nothing allocated");
     tc_send(RSAGEN_MSG_STATUS, ++id, NULL, 0);
     CHECK(tc_wait_answer(id, 5000, &f) && f.type == 0x84 && f.payload[0] == RSAGEN_STATE_IDLE, "idle after NO_MEM");
 #else
@@ -376,7 +376,7 @@ static void *protocol_driver(void *arg)
     return NULL;
 }
 
-static void console_log_sink(const uint8_t *bytes, size_t len) { console_write(bytes, len); }
+static void console_log_sink(const uint8_t *bytes, size_t len) { rsagen_console_write(bytes, len); }
 
 int main(int argc, char **argv)
 {
@@ -387,7 +387,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* A generous watchdog: these tests check function, the watchdog tests run the executable. */
     os_posix_config_t cfg = {.wdt_timeout_ms = 5000, .cores = 1, .console_write = console_log_sink};
-    os_posix_init(&cfg);
+    rsagen_os_posix_init(&cfg);
 
 #if CONFIG_TOIT_CRYPTO_EXTRA
     test_validate();
@@ -400,11 +400,11 @@ int main(int argc, char **argv)
 
     pthread_t driver;
     pthread_create(&driver, NULL, protocol_driver, NULL);
-    app_exit_t why = app_run(); /* the main task runs the command loop, as on the chip */
+    app_exit_t why = rsagen_app_run(); /* the main task runs the command loop, as on the chip */
     pthread_join(driver, NULL);
     CHECK(why == APP_EXIT_REBOOT, "command loop returned for the reboot (%d)", (int)why);
     CHECK(tc_text_contains("I ("), "log lines on the console");
-    CHECK(os_posix_heap_in_use() == 0, "nothing allocated at the end");
+    CHECK(rsagen_os_posix_heap_in_use() == 0, "nothing allocated at the end");
 
     printf("%d passed, %d failed\n", s_pass, s_fail);
     return s_fail == 0 ? 0 : 1;

@@ -10,7 +10,7 @@
  * Our task code calls no allocator (the big-number limbs inside mbedtls_rsa_gen_key are allocated by
  * Mbed TLS itself, which has no hook for that; their failure ends the job as FAILED).
  *
- * Lifetime: only keygen_job_destroy() frees a job, and it first cancels and joins the task, so no path
+ * Lifetime: only rsagen_keygen_job_destroy() frees a job, and it first cancels and joins the task, so no path
  * (done, cancel, host timeout, busy, reboot) can free memory the task still uses. Key material is
  * zeroized with mbedtls_platform_zeroize before it is freed. Single owner: all functions are called
  * from the command loop only.
@@ -88,37 +88,37 @@ typedef struct {
 typedef struct keygen_job keygen_job_t;
 
 /* Worst-case DER sizes for a key of `bits` (see keygen_job.c for the arithmetic). */
-size_t keygen_priv_der_max(unsigned bits);
-size_t keygen_pub_der_max(unsigned bits);
+size_t rsagen_keygen_priv_der_max(unsigned bits);
+size_t rsagen_keygen_pub_der_max(unsigned bits);
 
-keygen_status_t keygen_validate(unsigned bits, uint32_t exponent);
+keygen_status_t rsagen_keygen_validate(unsigned bits, uint32_t exponent);
 
 /* Validates, allocates everything and seeds the DRBG. On any error nothing stays allocated. */
-keygen_status_t keygen_job_create(keygen_job_t **out, unsigned bits, uint32_t exponent, uint32_t id);
+keygen_status_t rsagen_keygen_job_create(keygen_job_t **out, unsigned bits, uint32_t exponent, uint32_t id);
 
 /* Starts the task. On failure (KEYGEN_E_NO_MEM) the job stays CREATED and must be destroyed. */
-keygen_status_t keygen_job_start(keygen_job_t *job);
+keygen_status_t rsagen_keygen_job_start(keygen_job_t *job);
 
 /* Negative control (CONFIG_RSAGEN_INLINE_KEYGEN): the same generation, run in the caller's context
  * without yielding: exactly the original bug. Returns when generation ended. */
-void keygen_job_run_inline(keygen_job_t *job);
+void rsagen_keygen_job_run_inline(keygen_job_t *job);
 
 /* Asks the generation to stop at its next RNG call. Non-blocking. */
-void keygen_job_cancel(keygen_job_t *job);
+void rsagen_keygen_job_cancel(keygen_job_t *job);
 
 /* True once generation has ended and the task (if any) has exited and been joined. Non-blocking. */
-bool keygen_job_finished(keygen_job_t *job);
+bool rsagen_keygen_job_finished(keygen_job_t *job);
 
 /* Waits up to timeout_ms for the end of generation; true if it ended. */
-bool keygen_job_wait(keygen_job_t *job, uint32_t timeout_ms);
+bool rsagen_keygen_job_wait(keygen_job_t *job, uint32_t timeout_ms);
 
-void keygen_job_info(const keygen_job_t *job, keygen_info_t *out);
+void rsagen_keygen_job_info(const keygen_job_t *job, keygen_info_t *out);
 
 /* The DER of a part, at the start of its buffer; NULL unless the job is DONE. */
-const uint8_t *keygen_job_part(const keygen_job_t *job, keygen_part_t part, size_t *len);
+const uint8_t *rsagen_keygen_job_part(const keygen_job_t *job, keygen_part_t part, size_t *len);
 
 /* Cancels, waits for the task to exit, zeroizes all key material and frees everything. NULL is ok. */
-void keygen_job_destroy(keygen_job_t *job);
+void rsagen_keygen_job_destroy(keygen_job_t *job);
 
 #ifdef __cplusplus
 }

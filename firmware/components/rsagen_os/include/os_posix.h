@@ -25,7 +25,7 @@ extern "C" {
 typedef struct {
     uint32_t wdt_timeout_ms; /* 0: watchdog off */
     int cores;               /* 1 or 2: one emulated IDLE task per core */
-    size_t heap_bytes;       /* emulated heap budget for os_malloc; 0 = unlimited */
+    size_t heap_bytes;       /* emulated heap budget for rsagen_os_malloc; 0 = unlimited */
     const char *main_task_name; /* name of the calling thread's emulated task (NULL: "main") */
     const char *fixed_seed;  /* non-NULL: deterministic entropy derived from this string (benchmarks) */
     /* Writes one complete console chunk (log line); must be safe to call from any thread. */
@@ -34,13 +34,13 @@ typedef struct {
 
 /* Configures the layer and registers the calling thread as the "main" task on core 0. Starts the
  * watchdog monitor thread when wdt_timeout_ms > 0. Call once, before anything else. */
-void os_posix_init(const os_posix_config_t *cfg);
+void rsagen_os_posix_init(const os_posix_config_t *cfg);
 
 /* Brackets a blocking wait of the calling task (e.g. waiting for console input). While every task
- * of a core is inside such a bracket (or in os_delay_ticks / os_task_join), that core's emulated
+ * of a core is inside such a bracket (or in rsagen_os_delay_ticks / rsagen_os_task_join), that core's emulated
  * IDLE task runs and resets its watchdog entry, as FreeRTOS would schedule it. */
-void os_posix_block_begin(void);
-void os_posix_block_end(void);
+void rsagen_os_posix_block_begin(void);
+void rsagen_os_posix_block_end(void);
 
 typedef struct {
     uint64_t feeds;          /* times the emulated watchdog timer was fed */
@@ -50,19 +50,19 @@ typedef struct {
 } os_posix_wdt_stats_t;
 
 /* Reads the statistics and starts a new window. */
-void os_posix_wdt_stats_take(os_posix_wdt_stats_t *out);
+void rsagen_os_posix_wdt_stats_take(os_posix_wdt_stats_t *out);
 
 /* Restarts the deterministic entropy stream from `seed` (fixed-seed mode; benchmarks compare two
  * generations on the identical stream). NULL switches back to getrandom(2). */
-void os_posix_reseed(const char *seed);
+void rsagen_os_posix_reseed(const char *seed);
 
-/* Makes the next os_task_start fail as if the OS had no memory for the task (tests). */
-void os_posix_fail_next_task_start(void);
+/* Makes the next rsagen_os_task_start fail as if the OS had no memory for the task (tests). */
+void rsagen_os_posix_fail_next_task_start(void);
 
-/* Makes the n-th os_malloc from now fail (1 = the next one); n <= 0 turns injection off. */
-void os_posix_fail_alloc_at(long n);
-/* Bytes currently allocated through os_malloc. */
-size_t os_posix_heap_in_use(void);
+/* Makes the n-th rsagen_os_malloc from now fail (1 = the next one); n <= 0 turns injection off. */
+void rsagen_os_posix_fail_alloc_at(long n);
+/* Bytes currently allocated through rsagen_os_malloc. */
+size_t rsagen_os_posix_heap_in_use(void);
 
 #ifdef __cplusplus
 }

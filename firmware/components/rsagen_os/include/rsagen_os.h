@@ -31,19 +31,19 @@ extern "C" {
 
 #ifdef ESP_PLATFORM
 /* Initialises the ESP-IDF side (task watchdog if the startup code did not). Call from app_main. */
-void os_esp_init(void);
+void rsagen_os_esp_init(void);
 #endif
 
 /* ---- Time ------------------------------------------------------------------------------------ */
 
 /* Milliseconds since boot (wraps after 49 days; compare with unsigned subtraction). */
-uint32_t os_ms(void);
+uint32_t rsagen_os_ms(void);
 /* Microseconds since boot. */
-uint64_t os_us(void);
+uint64_t rsagen_os_us(void);
 /* Blocks the calling task for at least `ticks` scheduler ticks. 1 tick lets IDLE run. */
-void os_delay_ticks(uint32_t ticks);
+void rsagen_os_delay_ticks(uint32_t ticks);
 /* Milliseconds per tick (ESP-IDF: 1000 / CONFIG_FREERTOS_HZ). */
-uint32_t os_tick_ms(void);
+uint32_t rsagen_os_tick_ms(void);
 
 /* ---- Tasks ----------------------------------------------------------------------------------- */
 
@@ -52,7 +52,7 @@ typedef void (*os_task_fn_t)(void *arg);
 /*
  * A task record lives in memory owned by the caller (e.g. embedded in a job object), so starting a
  * task allocates only what the OS itself needs (TCB and stack on FreeRTOS, a thread on POSIX).
- * The caller must not free the record until os_task_join() returned true.
+ * The caller must not free the record until rsagen_os_task_join() returned true.
  */
 typedef struct {
     os_task_fn_t fn;
@@ -69,7 +69,7 @@ typedef struct {
 #endif
 } os_task_t;
 
-/* Core argument for os_task_start. */
+/* Core argument for rsagen_os_task_start. */
 #define OS_CORE_ANY (-1)
 
 /*
@@ -77,20 +77,20 @@ typedef struct {
  * OS_CORE_ANY. The calling task becomes the task's owner: it is the one notified on exit.
  * Returns 0, or -1 when the OS could not allocate the task (nothing is left allocated then).
  */
-int os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *arg, size_t stack_bytes,
+int rsagen_os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *arg, size_t stack_bytes,
                   unsigned prio, int core);
 
 /*
  * Waits up to timeout_ms (UINT32_MAX: forever) until the task's function has returned and the
  * task has made its last access to *t. Returns true when that happened; *t may then be freed.
  */
-bool os_task_join(os_task_t *t, uint32_t timeout_ms);
+bool rsagen_os_task_join(os_task_t *t, uint32_t timeout_ms);
 
 /* True once the task's function has returned (non-blocking). */
-bool os_task_exited(const os_task_t *t);
+bool rsagen_os_task_exited(const os_task_t *t);
 
 /* Number of CPU cores the target schedules on (1 or 2). */
-int os_core_count(void);
+int rsagen_os_core_count(void);
 
 /* ---- Mutex ----------------------------------------------------------------------------------- */
 
@@ -103,43 +103,43 @@ typedef struct {
 #endif
 } os_mutex_t;
 
-void os_mutex_init(os_mutex_t *m);
-void os_mutex_lock(os_mutex_t *m);
-void os_mutex_unlock(os_mutex_t *m);
+void rsagen_os_mutex_init(os_mutex_t *m);
+void rsagen_os_mutex_lock(os_mutex_t *m);
+void rsagen_os_mutex_unlock(os_mutex_t *m);
 
 /* ---- Task watchdog --------------------------------------------------------------------------- */
 
 /* Subscribes the calling task. 0 on success. */
-int os_wdt_add(void);
+int rsagen_os_wdt_add(void);
 /* Marks the calling task's entry as reset. The watchdog timer itself is fed only once every
  * subscribed entry (the idle tasks included) has reset since the last feed. */
-void os_wdt_reset(void);
+void rsagen_os_wdt_reset(void);
 /* Unsubscribes the calling task. */
-void os_wdt_delete(void);
+void rsagen_os_wdt_delete(void);
 /* The task watchdog timeout in ms (0 if the watchdog is disabled in this build). */
-uint32_t os_wdt_timeout_ms(void);
+uint32_t rsagen_os_wdt_timeout_ms(void);
 
 /* ---- Entropy and memory ---------------------------------------------------------------------- */
 
 /* Fills buf with bytes from the platform entropy source (ESP-IDF: the hardware RNG with the SAR-ADC
  * entropy source enabled; host: getrandom(2), or a fixed test seed on request). 0 on success. */
-int os_entropy(uint8_t *buf, size_t len);
+int rsagen_os_entropy(uint8_t *buf, size_t len);
 
 /* Heap allocation the firmware uses for its own buffers (the host build can cap it and inject
  * failures to test the out-of-memory paths). */
-void *os_malloc(size_t n);
-void os_free(void *p);
-size_t os_free_heap(void);
-size_t os_largest_free_block(void);
+void *rsagen_os_malloc(size_t n);
+void rsagen_os_free(void *p);
+size_t rsagen_os_free_heap(void);
+size_t rsagen_os_largest_free_block(void);
 
 /* ---- Log ------------------------------------------------------------------------------------- */
 
 /* ESP-IDF style log line "L (ms) tag: text". level is one of 'E', 'W', 'I', 'D'. */
-void os_log(char level, const char *tag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void rsagen_os_log(char level, const char *tag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-#define OS_LOGE(tag, ...) os_log('E', tag, __VA_ARGS__)
-#define OS_LOGW(tag, ...) os_log('W', tag, __VA_ARGS__)
-#define OS_LOGI(tag, ...) os_log('I', tag, __VA_ARGS__)
+#define OS_LOGE(tag, ...) rsagen_os_log('E', tag, __VA_ARGS__)
+#define OS_LOGW(tag, ...) rsagen_os_log('W', tag, __VA_ARGS__)
+#define OS_LOGI(tag, ...) rsagen_os_log('I', tag, __VA_ARGS__)
 
 #ifdef __cplusplus
 }
