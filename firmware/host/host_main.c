@@ -38,7 +38,7 @@ static const struct {
     int cores;
     bool download_reboot;
 } TARGETS[] = {
-    /* Cores: esp32 and esp32s3 are dual-core; s2, c3, c6 select FREERTOS_UNICORE (esp-facts.md s.1).
+    /* Cores: esp32 and esp32s3 are dual-core; s2, c3, c6 select FREERTOS_UNICORE (IDF@v5.5.5 Kconfig).
      * Download reboot: s2/s3/c3 set RTC_CNTL_FORCE_DOWNLOAD_BOOT, c6 LP_AON_FORCE_DOWNLOAD_BOOT
      * (IDF@v5.5.5 soc register headers); the esp32 has no such bit. */
     {"esp32", 2, false},  {"esp32s2", 1, true}, {"esp32s3", 2, true},

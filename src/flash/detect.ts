@@ -1,5 +1,5 @@
 /**
- * Chip detection as esptool does it (esp-facts section 6): GET_SECURITY_INFO's chip id on S3, C3
+ * Chip detection as esptool does it (esptool v5.3.0 esptool/cmds.py detect_chip): GET_SECURITY_INFO's chip id on S3, C3
  * and C6; otherwise the chip-magic register (ESP32, S2). A ROM that answers GET_SECURITY_INFO but
  * refuses register reads is in Secure Download Mode.
  *

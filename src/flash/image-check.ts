@@ -1,14 +1,15 @@
 /**
  * The checks flashing needs on each image before anything is written: the image's chip id is the
  * build's target, and the file is whole (every segment present, checksum byte and the appended
- * SHA-256 within the file). Layout: esp-facts section 5 (esp_image_header_t, segment headers,
- * footer). Full validation lives in src/image; this is the guard against flashing garbage.
+ * SHA-256 within the file). Layout: ESP-IDF v5.5.5
+ * components/bootloader_support/include/esp_app_format.h (esp_image_header_t,
+ * esp_image_segment_header_t) and docs/en/api-reference/system/app_image_format.rst (footer). Full validation lives in src/image; this is the guard against flashing garbage.
  */
 import { createHash } from "node:crypto";
 import { RsagenError } from "../errors.js";
 import { type TargetInfo, targetByChipId } from "../targets.js";
 
-// esp_image_header_t / segment header facts (esp-facts section 5).
+// esp_image_header_t / esp_image_segment_header_t (ESP-IDF v5.5.5 esp_app_format.h).
 const IMAGE_MAGIC = 0xe9;
 const IMAGE_HEADER_LENGTH = 24;
 const SEGMENT_HEADER_LENGTH = 8;

@@ -1,9 +1,10 @@
 /**
- * Reset sequences on DTR/RTS, as esptool reset.py defines them (esp-facts section 6). Lines are
+ * Reset sequences on DTR/RTS, as esptool v5.3.0 esptool/reset.py defines them. Lines are
  * always set together (the Transport contract), so each step states both.
  *
  * Dev boards wire DTR to the boot strap pin (GPIO0, GPIO9 on C3/C6) and RTS to EN through a
- * two-transistor circuit: asserted RTS alone = chip in reset, asserted DTR alone = strap low.
+ * two-transistor circuit: asserted RTS alone = chip in reset, asserted DTR alone = strap low
+ * (esptool v5.3.0 docs/en/advanced-topics/boot-mode-selection.rst).
  */
 import type { FlashPort, Signals } from "./port.js";
 import { sleep } from "./port.js";

@@ -1,8 +1,9 @@
 /**
  * Client for the ESP32-family ROM serial loader (and the commands the flasher stub shares with it).
  * Frames are what esptool v5.3.0 sends: test/flash/rom-loader.test.ts replays the real ROM
- * transcripts and requires byte-identical requests. Facts: /work/shared/esp-facts.md section 6,
- * esptool loader.py (ESP_CMDS, timeouts), test/vectors/rom-transcripts.
+ * transcripts and requires byte-identical requests. Facts: esptool v5.3.0
+ * docs/en/advanced-topics/serial-protocol.rst and esptool/loader.py (ESP_CMDS, timeouts),
+ * test/vectors/rom-transcripts.
  */
 import { deflateSync } from "node:zlib";
 import { RsagenError } from "../errors.js";

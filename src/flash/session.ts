@@ -123,7 +123,8 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
     await loader.spiSetParams(plan.flashSize);
     if (opts.eraseAll) {
       emit({ event: "erase", what: "all" });
-      // The ROM has no ERASE_FLASH; FLASH_BEGIN erases the range it is given (esp-facts section 6).
+      // The ROM has no ERASE_FLASH; FLASH_BEGIN erases the range it is given (esptool v5.3.0
+      // docs/en/advanced-topics/serial-protocol.rst, "Writing Data").
       if (loader.isStub) await loader.command(Op.ERASE_FLASH, new Uint8Array(0), { timeoutMs: 120_000 });
       else await loader.flashBegin(plan.flashSize, 0);
     }

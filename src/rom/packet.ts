@@ -1,6 +1,6 @@
 /**
- * ESP ROM loader / flasher stub packet codec (esptool docs/en/advanced-topics/serial-protocol.rst,
- * esptool loader.py ESP_CMDS; facts summarised in /work/shared/esp-facts.md section 6).
+ * ESP ROM loader / flasher stub packet codec (esptool v5.3.0: docs/en/advanced-topics/serial-protocol.rst
+ * and esptool/loader.py ESP_CMDS).
  *
  * Command (host -> chip): 00, op u8, data length u16 LE, checksum u32 LE, data.
  * Response (chip -> host): 01, op u8, data length u16 LE, value u32 LE, data (which ends with the
@@ -144,7 +144,7 @@ export function decodeResponse(packet: Uint8Array): DecodeResult<RomResponse> {
 
 /**
  * Status of a response, read at `dataLen` (the expected data length) rather than from the end, so
- * 4-byte ROM status and 2-byte stub status both parse (esp-facts section 6, "Robust parsing").
+ * 4-byte ROM status and 2-byte stub status both parse (esptool v5.3.0 esptool/loader.py check_command).
  */
 export function responseStatus(
   resp: RomResponse,

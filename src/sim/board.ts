@@ -3,7 +3,7 @@
  * reset lines, ROM download mode, file-backed flash, boot with image validation, and the host
  * firmware running as the application.
  *
- * Reset wiring (esp-facts "Reset into download mode", ESP-IDF boot-mode-selection.rst): dev boards
+ * Reset wiring (esptool v5.3.0 docs/en/advanced-topics/boot-mode-selection.rst): dev boards
  * drive EN and the strapping pin (GPIO0; GPIO9 on C3/C6) from RTS and DTR through two transistors,
  * so EN is low only while RTS is asserted and DTR is not, and the strap pin is low only while DTR is
  * asserted and RTS is not. The chip samples the strap when EN rises (after the EN RC delay). The

@@ -1,6 +1,6 @@
 /**
  * Small valid ESP images and a partition table for flash tests, built from the format facts
- * (esp-facts section 5): header, one segment, zero padding to 15 mod 16, checksum, SHA-256.
+ * (ESP-IDF v5.5.5 docs/en/api-reference/system/app_image_format.rst): header, one segment, zero padding to 15 mod 16, checksum, SHA-256.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";

@@ -1,8 +1,8 @@
 /*
  * The few Mbed TLS API differences between 2.28 (Debian's libmbedtls-dev, used by the host build)
- * and 3.x (ESP-IDF v5.x ships 3.2.1 .. 3.6.x). Facts: /work/shared/esp-facts.md section 2
- * ("Signatures", "Things a single C source needs guards for"). Both paths are compiled: 2.28 by the
- * host build, 3.x by the ESP-IDF build and a -fsyntax-only check against the v3.6 headers.
+ * and 3.x (ESP-IDF v5.x ships 3.2.1 .. 3.6.x). Facts: Mbed TLS include/mbedtls/rsa.h and pk.h at
+ * v2.28.3 and v3.6.6, and docs/3.0-migration-guide.md. Both paths are compiled: 2.28 by the host
+ * build, 3.x by the ESP-IDF build and a -fsyntax-only check against the v3.6 headers.
  */
 #ifndef RSAGEN_MBEDTLS_COMPAT_H
 #define RSAGEN_MBEDTLS_COMPAT_H
