@@ -12,9 +12,9 @@ target="${RSAGEN_TARGET:-esp32c3}"
 keys="${RSAGEN_KEYS:-keys}"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.stdout.write(a>20||(a===20&&b>=10)?"1":"0")' 2>/dev/null || echo 0)
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.stdout.write((a===20&&b>=15)||(a===22&&b>=2)||a>22?"1":"0")' 2>/dev/null || echo 0)
 if [ "$node_ok" != 1 ]; then
-  echo "error: rsagen needs Node.js >= 20.10 (found: $(node --version 2>/dev/null || echo none))" >&2
+  echo "error: rsagen needs Node.js 20.15+ or >= 22.2 (found: $(node --version 2>/dev/null || echo none))" >&2
   echo "  hint: install Node.js 20 LTS, e.g. from your distribution or nodejs.org" >&2
   exit 2
 fi

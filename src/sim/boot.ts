@@ -12,7 +12,7 @@
  * found %d"; esp_partition/flash_partitions.c "partition %d invalid magic number 0x%x",
  * "Incorrect MD5 checksum"; bootloader_start.c "load partition table error!").
  */
-import { crc32 } from "../device/frame.js";
+import { crc32 } from "node:zlib";
 import { imageProblems, isFlashMapped, type ParsedImage, parseImage } from "../image/index.js";
 import { decodePartitionTable, type PartitionEntry } from "../partitions/index.js";
 import type { TargetInfo } from "../targets.js";
@@ -255,6 +255,8 @@ const h2 = (n: number) => n.toString(16).padStart(2, "0");
  * ESP_OTA_IMG_INVALID (3) or ESP_OTA_IMG_ABORTED (4) (IDF bootloader_common_loader.c
  * bootloader_common_ota_select_valid / _invalid / _crc). The highest valid ota_seq picks slot
  * (seq-1) % count; with no valid record the bootloader falls back to factory, else OTA slot 0.
+ * esp_rom_crc32_le(UINT32_MAX, ...) equals zlib's crc32(data, 0xFFFFFFFF). The board takes node:zlib's,
+ * never the device client's codec (src/device/frame.ts): a CRC bug must not hide on both sides.
  */
 function pickOta(
   flash: FlashBackend,
