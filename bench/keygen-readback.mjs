@@ -20,7 +20,7 @@ const { hostBuild } = await imp("build/host-build.js");
 const { loadManifest } = await imp("build/manifest.js");
 const { startBoard } = await imp("sim/index.js");
 const { TARGETS } = await imp("targets.js");
-const { openTransport } = await imp("serial/transport.js");
+const { openTransport } = await imp("serial/open-transport.js");
 const { ClientBoard } = await imp("keygen/client-board.js");
 const { runKeygen } = await imp("keygen/job.js");
 

@@ -15,7 +15,7 @@ export function registerMonitor(program: Command): void {
       const { settings, out } = contextFor(cmd);
       // No --port: the one board found on USB (E_NO_PORT for none or several), as rsagen flash does.
       const port = settings.port ?? (await (await import("../serial/ports.js")).resolvePort(undefined)).path;
-      const { openTransport } = await import("../serial/transport.js");
+      const { openTransport } = await import("../serial/open-transport.js");
       const { startMonitor } = await import("../keygen/monitor.js");
       const t = await openTransport(port, { baud: settings.baud ?? 115200 });
       const stdout = process.stdout;

@@ -3,8 +3,8 @@
  * port is touched), open the port, run the session, close the port.
  */
 import { RsagenError } from "../errors.js";
+import { openTransport } from "../serial/open-transport.js";
 import { resolvePort } from "../serial/ports.js";
-import { openTransport } from "../serial/transport.js";
 import { chooseBuildDir } from "./build-dir.js";
 import { planFromBuildDir } from "./manifest-plan.js";
 import type { FlashOptions, FlashResult } from "./session.js";

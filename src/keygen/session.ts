@@ -1,5 +1,6 @@
 /** Opening a board on a port for keygen/info, and closing everything we opened. */
-import { openTransport, type Transport } from "../serial/transport.js";
+import { openTransport } from "../serial/open-transport.js";
+import type { Transport } from "../serial/transport.js";
 import { ClientBoard } from "./client-board.js";
 
 export interface BoardSession {

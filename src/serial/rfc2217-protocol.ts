@@ -3,7 +3,9 @@
  * client and the server use. The server answers a client command C with C + 100 (RFC 2217 §3).
  */
 import { encodeSubnegotiation, OPT_COM_PORT } from "./telnet.js";
-import type { LineFormat, Parity, StopBits } from "./transport.js";
+import type { LineFormat, Parity, PurgeTarget, StopBits } from "./transport.js";
+
+export type { PurgeTarget } from "./transport.js";
 
 export const CPO_SIGNATURE = 0;
 export const CPO_SET_BAUDRATE = 1;
@@ -47,7 +49,6 @@ export const CONTROL_RTS_OFF = 12;
 
 // PURGE-DATA values: 1 = access server receive buffer (serial -> network), 2 = transmit buffer
 // (network -> serial), 3 = both.
-export type PurgeTarget = "receive" | "transmit" | "both";
 export const PURGE_CODES: Record<PurgeTarget, number> = { receive: 1, transmit: 2, both: 3 };
 export function purgeTargetOf(code: number): PurgeTarget | undefined {
   return code === 1 ? "receive" : code === 2 ? "transmit" : code === 3 ? "both" : undefined;

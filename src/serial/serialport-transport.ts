@@ -6,8 +6,7 @@
 import { SerialPort } from "serialport";
 import { RsagenError } from "../errors.js";
 import { hangupAwareBinding } from "./hangup-binding.js";
-import type { PurgeTarget } from "./rfc2217-protocol.js";
-import type { ResolvedTransportOptions, Signals, TransportCapabilities } from "./transport.js";
+import type { PurgeTarget, ResolvedTransportOptions, Signals, TransportCapabilities } from "./transport.js";
 import { TransportBase } from "./transport-base.js";
 
 export class SerialPortTransport extends TransportBase {

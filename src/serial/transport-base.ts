@@ -4,8 +4,8 @@
  */
 import { EventEmitter } from "node:events";
 import { RsagenError } from "../errors.js";
-import type { PurgeTarget } from "./rfc2217-protocol.js";
 import type {
+  PurgeTarget,
   ResolvedTransportOptions,
   Signals,
   Transport,

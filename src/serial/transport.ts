@@ -1,7 +1,8 @@
 /**
  * The one Transport every part of rsagen that talks to a board uses (esptool-js through the
- * Web-Serial adapter, the device protocol client, the monitor), and the factory that picks a
- * backend from the port string:
+ * Web-Serial adapter, the device protocol client, the monitor): the interface, its options and the
+ * port-string syntax. The backends implement it and import it; the factory that picks a backend
+ * (open-transport.ts) imports them, so this module imports none of them (no import cycle):
  *   - `rfc2217://host:port` -> RFC 2217 client over TCP (ser2net, esp_rfc2217_server, rsagen sim);
  *   - anything else        -> a local serial device through npm `serialport` (also pty slaves).
  *
@@ -12,11 +13,9 @@
  */
 import { z } from "zod";
 import { RsagenError } from "../errors.js";
-import type { PurgeTarget } from "./rfc2217-protocol.js";
-import { Rfc2217Transport } from "./rfc2217-transport.js";
-import { SerialPortTransport } from "./serialport-transport.js";
 
-export type { PurgeTarget } from "./rfc2217-protocol.js";
+/** Which buffers purge() drops (RFC 2217 PURGE-DATA: 1 receive, 2 transmit, 3 both). */
+export type PurgeTarget = "receive" | "transmit" | "both";
 
 export type Parity = "none" | "odd" | "even" | "mark" | "space";
 export type StopBits = 1 | 1.5 | 2;
@@ -132,20 +131,4 @@ export function parsePortSpec(spec: string): PortSpec {
     );
   }
   return { kind: "serialport", path: trimmed };
-}
-
-/** Creates the backend for a port string without opening it. */
-export function createTransport(spec: string, options: TransportOptions = {}): Transport {
-  const parsed = parsePortSpec(spec);
-  const opts = transportOptionsSchema.parse(options);
-  return parsed.kind === "rfc2217"
-    ? new Rfc2217Transport(spec, parsed.host, parsed.port, opts)
-    : new SerialPortTransport(parsed.path, opts);
-}
-
-/** Creates and opens the backend for a port string. */
-export async function openTransport(spec: string, options: TransportOptions = {}): Promise<Transport> {
-  const t = createTransport(spec, options);
-  await t.open();
-  return t;
 }

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { DeviceClient } from "../../src/device/client.js";
 import { duplexFromTransport } from "../../src/device/duplex.js";
+import { openTransport } from "../../src/serial/open-transport.js";
 import { openPtyPair } from "../../src/serial/pty.js";
-import { openTransport } from "../../src/serial/transport.js";
 import { Responder } from "./responder.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];

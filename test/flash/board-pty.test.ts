@@ -9,7 +9,7 @@ import { rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FlashEvent } from "../../src/flash/events.js";
 import { runFlash } from "../../src/flash/run.js";
-import { openTransport } from "../../src/serial/transport.js";
+import { openTransport } from "../../src/serial/open-transport.js";
 import { type Board, type ChipState, startBoard } from "../../src/sim/index.js";
 import { makeBuildDir } from "./helpers/build-dir.js";
 import { enterDownloadMode } from "./helpers/download-mode.js";

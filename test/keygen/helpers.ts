@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { RsagenError } from "../../src/errors.js";
 import { ClientBoard } from "../../src/keygen/client-board.js";
 import { type KeygenEvent, type KeygenOptions, type KeygenResult, runKeygen } from "../../src/keygen/job.js";
-import { openTransport } from "../../src/serial/transport.js";
+import { openTransport } from "../../src/serial/open-transport.js";
 import { FakeBoard, type FakeBoardOptions } from "./fake-board.js";
 
 export interface Run {

@@ -3,7 +3,7 @@ import { main } from "../../src/cli/main.js";
 import { encodeFrame } from "../../src/device/frame.js";
 import { describeFrame } from "../../src/keygen/frame-text.js";
 import { type MonitorItem, startMonitor } from "../../src/keygen/monitor.js";
-import { openTransport } from "../../src/serial/transport.js";
+import { openTransport } from "../../src/serial/open-transport.js";
 import { FakeBoard } from "./fake-board.js";
 
 const boards: FakeBoard[] = [];

@@ -13,7 +13,7 @@ import { ClientBoard } from "../../src/keygen/client-board.js";
 import { type KeygenEvent, type KeygenOptions, type KeygenResult, runKeygen } from "../../src/keygen/job.js";
 import { keygenOnPorts } from "../../src/keygen/multi.js";
 import { keygenPorts } from "../../src/keygen/ports.js";
-import { openTransport } from "../../src/serial/transport.js";
+import { openTransport } from "../../src/serial/open-transport.js";
 import type { Board, BoardFaults } from "../../src/sim/index.js";
 import { addUsbTty, fakeSysfs } from "../flash/helpers/fake-sysfs.js";
 import { opensslCheck } from "../keys/fixtures.js";

@@ -14,7 +14,7 @@ import { DeviceClient } from "../../src/device/client.js";
 import { duplexFromTransport } from "../../src/device/duplex.js";
 import { buildHostBootloader, wrapHostExecutable } from "../../src/image/host-payload.js";
 import { encodePartitionTable, parsePartitionCsv } from "../../src/partitions/index.js";
-import { openTransport } from "../../src/serial/transport.js";
+import { openTransport } from "../../src/serial/open-transport.js";
 import { type Board, type BoardFaults, startBoard } from "../../src/sim/index.js";
 import { TARGETS, type TargetName } from "../../src/targets.js";
 

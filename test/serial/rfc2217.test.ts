@@ -1,8 +1,8 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { RsagenError } from "../../src/errors.js";
+import { openTransport } from "../../src/serial/open-transport.js";
 import { Rfc2217Server, type SignalChange } from "../../src/serial/rfc2217-server.js";
-import { openTransport } from "../../src/serial/transport.js";
 import { allBytes, collect, nextEvent, readBytes } from "./helpers.js";
 
 const cleanups: Array<() => Promise<void>> = [];

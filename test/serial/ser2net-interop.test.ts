@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RsagenError } from "../../src/errors.js";
+import { openTransport } from "../../src/serial/open-transport.js";
 import { openPtyPair } from "../../src/serial/pty.js";
-import { openTransport } from "../../src/serial/transport.js";
 import { allBytes, nextEvent, readBytes } from "./helpers.js";
 
 const haveSer2net = spawnSync("ser2net", ["-v"]).status === 0;

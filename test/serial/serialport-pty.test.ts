@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { RsagenError } from "../../src/errors.js";
 import { hangupAwareBinding } from "../../src/serial/hangup-binding.js";
+import { openTransport } from "../../src/serial/open-transport.js";
 import { openPtyPair, PtyBridge } from "../../src/serial/pty.js";
-import { openTransport } from "../../src/serial/transport.js";
 import { allBytes, collect, nextEvent, readBytes } from "./helpers.js";
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -2,8 +2,8 @@ import { ClassicReset, UsbJtagSerialReset } from "esptool-js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { RsagenError } from "../../src/errors.js";
 import { createEsptoolTransport, withConsoleRouted } from "../../src/serial/esptool-transport.js";
+import { createTransport, openTransport } from "../../src/serial/open-transport.js";
 import { Rfc2217Server, type SignalChange } from "../../src/serial/rfc2217-server.js";
-import { createTransport, openTransport } from "../../src/serial/transport.js";
 import { WebSerialAdapter } from "../../src/serial/webserial-adapter.js";
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildHostBootloader, wrapHostExecutable } from "../../src/image/host-payload.js";
 import { encodePartitionTable, parsePartitionCsv } from "../../src/partitions/index.js";
-import { createTransport, type Transport } from "../../src/serial/transport.js";
+import { createTransport } from "../../src/serial/open-transport.js";
+import type { Transport } from "../../src/serial/transport.js";
 import { type Board, startBoard } from "../../src/sim/index.js";
 import { TARGETS, type TargetName } from "../../src/targets.js";
 

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { ESPLoader } from "esptool-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEsptoolTransport } from "../../src/serial/esptool-transport.js";
-import { createTransport } from "../../src/serial/transport.js";
+import { createTransport } from "../../src/serial/open-transport.js";
 import { type Board, startBoard } from "../../src/sim/index.js";
 import { TARGET_NAMES, TARGETS } from "../../src/targets.js";
 

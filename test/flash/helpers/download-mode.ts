@@ -2,7 +2,7 @@
  * Puts the virtual board into ROM download mode the way a user does by hand (hold BOOT, press and
  * release RESET, release BOOT), through its RFC 2217 reset lines; the chip stays in the loader.
  */
-import { openTransport } from "../../../src/serial/transport.js";
+import { openTransport } from "../../../src/serial/open-transport.js";
 import type { Board } from "../../../src/sim/index.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
