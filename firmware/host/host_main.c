@@ -5,6 +5,11 @@
  *   rsagen-fw --target <esp32|esp32s2|esp32s3|esp32c3|esp32c6> [--wdt-ms N] [--heap-bytes N]
  *             [--reset-reason N]
  *   env RSAGEN_FW_SEED=<string>: deterministic entropy for benchmarks (host only).
+ *   env RSAGEN_FW_STEP_LIMIT_MS=N: the keygen job's step limit (KEYGEN_STEP_LIMIT_MS) for tests.
+ *   env RSAGEN_FW_LONG_STEP_MS=N: after mbedtls_rsa_gen_key the keygen task computes for N ms of
+ *       CPU time without an RNG call (a stand-in for Mbed TLS's long callback-free steps).
+ *   env RSAGEN_FW_STUCK_STEP_MS=N: after mbedtls_rsa_gen_key the keygen task blocks for N ms (a
+ *       task that stopped getting the CPU).
  *
  * Exit status: 0 stdin closed, 2 bad arguments, 3 reboot requested, 4 reboot into download mode,
  * 5 task watchdog fired (report printed first), 6 panic/abort.
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -88,6 +94,48 @@ static unsigned long parse_num(const char *opt, const char *v, unsigned long max
 
 static void console_log_sink(const uint8_t *bytes, size_t len) { rsagen_console_write(bytes, len); }
 
+#if CONFIG_TOIT_CRYPTO_EXTRA
+static unsigned long env_num(const char *name)
+{
+    const char *v = getenv(name);
+    return (v != NULL && *v != '\0') ? parse_num(name, v, 3600000ul) : 0;
+}
+
+#include "keygen_job.h"
+
+static unsigned long s_long_step_ms;
+static unsigned long s_stuck_step_ms;
+
+static uint64_t thread_cpu_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)(t.tv_nsec / 1000);
+}
+
+/* Runs in the keygen task after mbedtls_rsa_gen_key (rsagen_keygen_host_after_gen). */
+static void test_step_after_gen(void)
+{
+    if (s_long_step_ms > 0) {
+        uint64_t end = thread_cpu_us() + (uint64_t)s_long_step_ms * 1000u;
+        volatile uint32_t x = 1;
+        while (thread_cpu_us() < end) x = x * 1103515245u + 12345u; /* computes, calls nothing */
+    }
+    if (s_stuck_step_ms > 0) rsagen_os_delay_ticks((uint32_t)(s_stuck_step_ms / rsagen_os_tick_ms()));
+}
+
+static void test_knobs_init(void)
+{
+    unsigned long limit = env_num("RSAGEN_FW_STEP_LIMIT_MS");
+    if (limit > 0) rsagen_keygen_host_step_limit_ms = (uint32_t)limit;
+    s_long_step_ms = env_num("RSAGEN_FW_LONG_STEP_MS");
+    s_stuck_step_ms = env_num("RSAGEN_FW_STUCK_STEP_MS");
+    if (s_long_step_ms > 0 || s_stuck_step_ms > 0) rsagen_keygen_host_after_gen = test_step_after_gen;
+}
+#else
+static void test_knobs_init(void) {}
+#endif
+
 int main(int argc, char **argv)
 {
     uint32_t wdt_ms = DEFAULT_WDT_MS;
@@ -134,6 +182,7 @@ int main(int argc, char **argv)
         .console_write = console_log_sink,
     };
     rsagen_os_posix_init(&cfg);
+    test_knobs_init();
 
     /* The start of an ESP-IDF app log (IDF v5.x cpu_start/app_init/main_task lines), so the board's
      * console looks like a chip's and the CLI's log parsing is exercised. */

@@ -2,7 +2,8 @@
  * The command loop: reads the console, decodes frames among the other bytes, hands requests to the
  * handlers one at a time, and watches the keygen job (PROGRESS every 500 ms, DONE/FAILED once).
  * It runs at KEYGEN_CMD_LOOP_PRIO, above the keygen task, and blocks in rsagen_console_read between
- * requests, which is when IDLE gets the CPU on its core.
+ * requests, which is when IDLE and the keygen task (both at the idle priority) get the CPU on its
+ * core. Every turn it also supervises the job's watchdog entry (rsagen_keygen_job_supervise).
  */
 #include <stdio.h>
 #include <string.h>
@@ -120,6 +121,7 @@ void rsagen_app_poll_job(app_t *app)
     if (app->job == NULL || app->job_final_seen) return;
     keygen_info_t info;
     if (!rsagen_keygen_job_finished(app->job)) {
+        rsagen_keygen_job_supervise(app->job);
         uint32_t now = rsagen_os_ms();
         if (now - app->last_progress_ms >= RSAGEN_PROGRESS_INTERVAL_MS) {
             app->last_progress_ms = now;
@@ -150,9 +152,9 @@ void rsagen_app_poll_job(app_t *app)
              (unsigned)rsagen_os_wdt_timeout_ms());
 #endif
     if (info.state == KEYGEN_STATE_DONE) {
-        OS_LOGI("keygen", "job %u: %u-bit key in %u ms, %u rng calls, %u yields, max rng gap %u us%s",
+        OS_LOGI("keygen", "job %u: %u-bit key in %u ms, %u rng calls, %u wdt resets, max rng gap %u us%s",
                 (unsigned)info.id, info.bits, (unsigned)info.elapsed_ms, (unsigned)info.rng_calls,
-                (unsigned)info.yields, (unsigned)info.max_rng_gap_us, wdt_note);
+                (unsigned)info.wdt_resets, (unsigned)info.max_rng_gap_us, wdt_note);
     } else {
         OS_LOGW("keygen", "job %u ended %s after %u ms (mbedtls error -0x%04X)", (unsigned)info.id,
                 info.state == KEYGEN_STATE_CANCELLED ? "cancelled" : "failed", (unsigned)info.elapsed_ms,

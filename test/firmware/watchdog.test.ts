@@ -95,3 +95,65 @@ describe("threaded keygen job", () => {
     }
   });
 });
+
+// The job's own watchdog entry (docs/firmware.md, "Watchdog"): Mbed TLS has steps that make no RNG
+// call for longer than any watchdog timeout (a modular inverse at 4096 bits on a chip). The host
+// firmware stands one in after mbedtls_rsa_gen_key: the task computes for RSAGEN_FW_LONG_STEP_MS of
+// CPU time without a callback. A design that feeds from the RNG callback trips here; ours must not,
+// and its entry must still bite when the task stops getting the CPU or computes past the step limit.
+describe("long callback-free steps", () => {
+  async function keygenWith(env: Record<string, string>, target = "esp32c3") {
+    const exe = join(buildFirmware("normal"), "rsagen-fw");
+    const fw = new FwProcess(exe, ["--target", target, "--wdt-ms", WDT_MS], {
+      RSAGEN_FW_SEED: "long-step",
+      ...env,
+    });
+    await fw.event(T.BOOT);
+    expect((await fw.request(T.KEYGEN, keygenPayload(1024))).type).toBe(T.KEYGEN | 0x80);
+    return fw;
+  }
+
+  for (const target of ["esp32c3", "esp32"]) {
+    it(`a 1 s step (10x the timeout) does not trip it on ${target}; the key verifies`, {
+      timeout: 60_000,
+    }, async () => {
+      const fw = await keygenWith({ RSAGEN_FW_LONG_STEP_MS: "1000" }, target);
+      try {
+        const done = await fw.event(T.DONE, 30_000);
+        verifyRsaKeyPair(await readPart(fw, 0, u32(done, 24)), await readPart(fw, 1, u32(done, 28)), 1024);
+        expect(await fw.close()).toBe(0);
+        expect(fw.text).not.toContain("task_wdt");
+        // The supervisor reset the job's entry all through the step (about every 10 ms).
+        const resets = Number(/(\d+) wdt resets/.exec(fw.text)?.[1]);
+        expect(resets).toBeGreaterThan(50);
+      } finally {
+        fw.kill();
+      }
+    });
+  }
+
+  it("a step past the step limit trips it, naming rsagen_keygen", { timeout: 60_000 }, async () => {
+    const fw = await keygenWith({ RSAGEN_FW_LONG_STEP_MS: "3000", RSAGEN_FW_STEP_LIMIT_MS: "300" });
+    try {
+      expect(await fw.exited).toBe(5);
+      expect(fw.text).toContain("task_wdt:  - rsagen_keygen (CPU 0)");
+      expect(fw.text).not.toMatch(/task_wdt: {2}- IDLE/); // IDLE kept running beside the task
+      expect(fw.text).toContain("task_wdt: CPU 0: keygen");
+      expect(fw.frames.some((f) => f.type === T.DONE)).toBe(false);
+    } finally {
+      fw.kill();
+    }
+  });
+
+  it("a task that stops getting the CPU trips it, naming rsagen_keygen", { timeout: 60_000 }, async () => {
+    const fw = await keygenWith({ RSAGEN_FW_STUCK_STEP_MS: "3000" });
+    try {
+      expect(await fw.exited).toBe(5);
+      expect(fw.text).toContain("task_wdt:  - rsagen_keygen (CPU 0)");
+      expect(fw.text).not.toMatch(/task_wdt: {2}- IDLE/);
+      expect(fw.frames.some((f) => f.type === T.DONE)).toBe(false);
+    } finally {
+      fw.kill();
+    }
+  });
+});

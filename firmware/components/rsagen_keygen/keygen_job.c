@@ -1,6 +1,6 @@
 /*
  * RSA key generation job: see include/keygen_job.h for the contract and docs/firmware.md for the
- * reasoning (watchdog, yielding, lifetime).
+ * reasoning (watchdog, scheduling, lifetime).
  */
 #include "keygen_job.h"
 
@@ -31,21 +31,24 @@ struct keygen_job {
     atomic_int cancel;
     atomic_uint rng_calls;
     atomic_uint elapsed_ms;
+    atomic_uint last_rng_ms; /* os_ms() of the latest RNG call (or of the start) */
 
     /* Written by the task only, read by the loop after the task exited. */
     int32_t mbedtls_err;
     size_t priv_len;
     size_t pub_len;
-    uint32_t yields;
     uint32_t max_rng_gap_us;
     uint32_t stack_free_min;
 
-    /* Task-private pacing state. */
-    bool yield_to_idle;
-    uint32_t yield_interval_ms;
+    /* Task-private timing state. */
     uint32_t start_ms;
-    uint32_t last_yield_ms;
     uint64_t last_rng_us;
+
+    /* Supervision (command loop only). */
+    os_wdt_user_t wdt;
+    uint32_t seen_cpu_ticks;
+    uint32_t wdt_resets;
+    uint32_t step_limit_ms;
 
     /* Everything generation writes, allocated by rsagen_keygen_job_create. */
     mbedtls_ctr_drbg_context drbg;
@@ -166,13 +169,11 @@ keygen_status_t rsagen_keygen_job_create(keygen_job_t **out, unsigned bits, uint
         free_all(job);
         return KEYGEN_E_ENTROPY;
     }
-    /* Block one tick every 1/20 of the watchdog timeout: IDLE then resets its entry at least 20
-     * times per period, and the longest gap between feeds stays near 5% of the timeout plus one
-     * RNG-call gap. Cost: one tick per interval (10 ms / 250 ms = 4% on a chip at 100 Hz with the
-     * default 5 s timeout; 1 ms per interval on the host). Without a watchdog: every 250 ms. */
-    uint32_t wdt = rsagen_os_wdt_timeout_ms();
-    job->yield_interval_ms = wdt != 0 ? wdt / 20u : 250u;
-    if (job->yield_interval_ms == 0) job->yield_interval_ms = 1;
+#ifdef ESP_PLATFORM
+    job->step_limit_ms = KEYGEN_STEP_LIMIT_MS;
+#else
+    job->step_limit_ms = rsagen_keygen_host_step_limit_ms;
+#endif
     *out = job;
     return KEYGEN_OK;
 }
@@ -184,7 +185,9 @@ static uint32_t elapsed_since(uint32_t start) { return rsagen_os_ms() - start; }
 /*
  * The RNG callback: called hundreds to thousands of times per key between big-number operations,
  * in the generating task's context with no Mbed TLS lock held. It is the only hook Mbed TLS offers
- * into a running generation, so it feeds, cancels, counts and paces.
+ * into a running generation, so it cancels, counts and records progress. It does not feed the
+ * watchdog and does not yield: the steps between calls can outlast any watchdog timeout, so the
+ * design must not depend on their length (keygen_job.h, docs/firmware.md).
  */
 static int keygen_rng(void *ctx, unsigned char *out, size_t len)
 {
@@ -194,26 +197,9 @@ static int keygen_rng(void *ctx, unsigned char *out, size_t len)
     if (gap > job->max_rng_gap_us) job->max_rng_gap_us = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
     job->last_rng_us = now_us;
     atomic_fetch_add(&job->rng_calls, 1u);
+    atomic_store(&job->last_rng_ms, (unsigned)(now_us / 1000u));
     atomic_store(&job->elapsed_ms, elapsed_since(job->start_ms));
-
-    rsagen_os_wdt_reset(); /* this task's entry; the timer is fed once IDLE has reset too */
     if (atomic_load(&job->cancel)) return KEYGEN_ERR_CANCELLED;
-
-    if (job->yield_to_idle) {
-        /* Yield at the last RNG call before the interval would run out, not the first one after
-         * it: the next big-number step may be as long as the longest one seen so far, and IDLE
-         * only gets to reset its entry when we block. This bounds the gap between watchdog feeds
-         * by about the interval plus the step-length jitter, instead of interval + longest step. */
-        uint32_t now = rsagen_os_ms();
-        uint32_t longest_step_ms = job->max_rng_gap_us / 1000u;
-        if (now - job->last_yield_ms + longest_step_ms >= job->yield_interval_ms) {
-            /* Block, not taskYIELD(): a yield only reaches tasks of equal or higher priority, so
-             * IDLE (priority 0) would never run and its watchdog entry never reset. */
-            rsagen_os_delay_ticks(1);
-            job->yields++;
-            job->last_yield_ms = rsagen_os_ms();
-        }
-    }
     return mbedtls_ctr_drbg_random(&job->drbg, out, len);
 }
 
@@ -229,14 +215,17 @@ static int write_der_front(keygen_job_t *job, uint8_t *buf, size_t cap, bool pri
     return n;
 }
 
+#ifndef ESP_PLATFORM
+uint32_t rsagen_keygen_host_step_limit_ms = KEYGEN_STEP_LIMIT_MS;
+void (*rsagen_keygen_host_after_gen)(void);
+#endif
+
 static void keygen_generate(keygen_job_t *job)
 {
-    job->start_ms = rsagen_os_ms();
-    job->last_yield_ms = job->start_ms;
-    job->last_rng_us = rsagen_os_us();
-    bool subscribed = rsagen_os_wdt_add() == 0;
-
     int ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(job->pk), keygen_rng, job, job->bits, (int)job->exponent);
+#ifndef ESP_PLATFORM
+    if (ret == 0 && rsagen_keygen_host_after_gen != NULL) rsagen_keygen_host_after_gen();
+#endif
     if (ret == 0) {
         int n = write_der_front(job, job->priv, job->priv_cap, true);
         int m = n > 0 ? write_der_front(job, job->pub, job->pub_cap, false) : n;
@@ -261,7 +250,6 @@ static void keygen_generate(keygen_job_t *job)
 #ifdef ESP_PLATFORM
     job->stack_free_min = (uint32_t)uxTaskGetStackHighWaterMark(NULL); /* bytes on ESP-IDF */
 #endif
-    if (subscribed) rsagen_os_wdt_delete(); /* before the task ends: a deleted subscribed task would trip it */
     keygen_state_t final = ret == 0 ? KEYGEN_STATE_DONE
                            : ret == KEYGEN_ERR_CANCELLED ? KEYGEN_STATE_CANCELLED
                                                          : KEYGEN_STATE_FAILED;
@@ -270,15 +258,26 @@ static void keygen_generate(keygen_job_t *job)
 
 static void keygen_task(void *arg) { keygen_generate(arg); }
 
+static void mark_start(keygen_job_t *job)
+{
+    job->start_ms = rsagen_os_ms();
+    job->last_rng_us = rsagen_os_us();
+    atomic_store(&job->last_rng_ms, job->start_ms);
+    atomic_store(&job->state, KEYGEN_STATE_RUNNING);
+}
+
 keygen_status_t rsagen_keygen_job_start(keygen_job_t *job)
 {
-    job->yield_to_idle = true;
-    atomic_store(&job->state, KEYGEN_STATE_RUNNING);
+    mark_start(job);
+    /* The entry exists from before the task starts until after it was joined; the supervisor
+     * resets it. A watchdog without room (or none at all) leaves it unadded: generation still runs. */
+    (void)rsagen_os_wdt_user_add(&job->wdt, "rsagen_keygen");
     /* Dual-core chips: pin to core 1 so core 0 (the command loop and the console driver) stays free
      * for requests; single-core: the only core. */
     int core = rsagen_os_core_count() > 1 ? 1 : OS_CORE_ANY;
-    if (rsagen_os_task_start(&job->task, "keygen", keygen_task, job, KEYGEN_TASK_STACK_BYTES, KEYGEN_TASK_PRIO,
-                      core) != 0) {
+    if (rsagen_os_task_start(&job->task, "keygen", keygen_task, job, KEYGEN_TASK_STACK_BYTES,
+                             RSAGEN_OS_PRIO_BACKGROUND, core) != 0) {
+        rsagen_os_wdt_user_delete(&job->wdt);
         atomic_store(&job->state, KEYGEN_STATE_CREATED);
         return KEYGEN_E_NO_MEM;
     }
@@ -288,9 +287,23 @@ keygen_status_t rsagen_keygen_job_start(keygen_job_t *job)
 
 void rsagen_keygen_job_run_inline(keygen_job_t *job)
 {
-    job->yield_to_idle = false; /* the original bug: nothing lets IDLE run */
-    atomic_store(&job->state, KEYGEN_STATE_RUNNING);
+    /* The original bug: the caller (the command loop, above the idle priority) computes the whole
+     * key without blocking, so IDLE starves and the watchdog fires. */
+    mark_start(job);
     keygen_generate(job);
+}
+
+void rsagen_keygen_job_supervise(keygen_job_t *job)
+{
+    if (!job->wdt.added || !job->task_started || job->task_joined) return;
+    uint32_t ticks = rsagen_os_task_cpu_ticks(&job->task);
+    bool ran = ticks != job->seen_cpu_ticks;
+    job->seen_cpu_ticks = ticks;
+    uint32_t since_rng = rsagen_os_ms() - (uint32_t)atomic_load(&job->last_rng_ms);
+    if (ran && since_rng <= job->step_limit_ms) {
+        rsagen_os_wdt_user_reset(&job->wdt);
+        job->wdt_resets++;
+    }
 }
 
 /* ---- control --------------------------------------------------------------------------------- */
@@ -302,6 +315,7 @@ static bool join_if_exited(keygen_job_t *job, uint32_t timeout_ms)
     if (!job->task_started || job->task_joined) return true;
     if (!rsagen_os_task_join(&job->task, timeout_ms)) return false;
     job->task_joined = true;
+    rsagen_os_wdt_user_delete(&job->wdt);
     return true;
 }
 
@@ -326,14 +340,16 @@ void rsagen_keygen_job_info(const keygen_job_t *job, keygen_info_t *out)
     out->id = job->id;
     out->bits = job->bits;
     out->exponent = job->exponent;
-    out->elapsed_ms = atomic_load(&job->elapsed_ms);
+    /* Live while running (the task updates it only at RNG calls, which long steps lack). */
+    out->elapsed_ms = out->state == KEYGEN_STATE_RUNNING ? rsagen_os_ms() - job->start_ms
+                                                         : atomic_load(&job->elapsed_ms);
     out->rng_calls = atomic_load(&job->rng_calls);
     /* Task-written fields are read only after the task published its final state. */
     if (out->state != KEYGEN_STATE_RUNNING && out->state != KEYGEN_STATE_CREATED) {
         out->mbedtls_err = job->mbedtls_err;
         out->priv_len = job->priv_len;
         out->pub_len = job->pub_len;
-        out->yields = job->yields;
+        out->wdt_resets = job->wdt_resets;
         out->max_rng_gap_us = job->max_rng_gap_us;
         out->stack_free_min = job->stack_free_min;
     }

@@ -1,14 +1,19 @@
 /*
  * ESP-IDF implementation of the OS layer: FreeRTOS tasks and task notifications, the ESP-IDF task
- * watchdog (esp_task_wdt_*), the hardware RNG with the SAR-ADC entropy source enabled while seeding,
- * and heap_caps for memory figures. API facts: /work/shared/esp-facts.md section 1 and 2 (cited from
- * IDF@v5.5.5 esp_task_wdt.h, task_wdt.c, esp_random.h, bootloader_random.h).
+ * watchdog (esp_task_wdt_*), idle and tick hooks for background tasks (esp_freertos_hooks.h), the
+ * hardware RNG with the SAR-ADC entropy source enabled while seeding, and heap_caps for memory
+ * figures. API facts from ESP-IDF v5.5.5: components/esp_system/include/esp_task_wdt.h,
+ * components/esp_system/task_wdt/task_wdt.c, components/esp_system/include/esp_freertos_hooks.h,
+ * components/esp_system/freertos_hooks.c, components/esp_hw_support/include/esp_random.h,
+ * components/bootloader_support/include/bootloader_random.h.
  */
 #include "rsagen_os.h"
 
 #include <stdio.h>
 
 #include "bootloader_random.h"
+#include "esp_attr.h"
+#include "esp_freertos_hooks.h"
 #include "esp_heap_caps.h"
 #include "esp_log.h"
 #include "esp_random.h"
@@ -63,12 +68,53 @@ void rsagen_os_delay_ticks(uint32_t ticks)
 
 int rsagen_os_core_count(void) { return portNUM_PROCESSORS; }
 
+/* The background task of each core (at most one: the keygen job), for the hooks below. */
+static os_task_t *volatile s_background[portNUM_PROCESSORS];
+
+/* Tick interrupt of the background task's core: count the ticks that find it on the CPU. Runs in
+ * the tick ISR, so it lives in IRAM and uses no atomics library call (the ESP32-C3 has no A
+ * extension; one writer, 32-bit aligned stores are atomic for the reader). */
+static void IRAM_ATTR background_tick_hook(void)
+{
+    os_task_t *t = s_background[xPortGetCoreID()];
+    if (t != NULL && xTaskGetCurrentTaskHandle() == t->handle) t->cpu_ticks = t->cpu_ticks + 1u;
+}
+
+/* Idle hook of the background task's core. The task watchdog's own idle hook (registered when the
+ * watchdog was initialised, before any job) has already reset IDLE's entry in this pass; now hand
+ * the rest of the slice back to the background task instead of sleeping in WAITI (returning false
+ * skips esp_vApplicationIdleHook's wait-for-interrupt). */
+static bool background_idle_hook(void)
+{
+    taskYIELD();
+    return false;
+}
+
+static void background_hooks(os_task_t *t, bool install)
+{
+    UBaseType_t core = (UBaseType_t)xPortGetCoreID(); /* the task is pinned: this is its core */
+    if (install) {
+        s_background[core] = t;
+        if (esp_register_freertos_tick_hook_for_cpu(background_tick_hook, core) != ESP_OK ||
+            esp_register_freertos_idle_hook_for_cpu(background_idle_hook, core) != ESP_OK) {
+            ESP_LOGW("rsagen_os", "no free FreeRTOS hook slot: IDLE sleeps out its slices (slower job)");
+        }
+    } else {
+        esp_deregister_freertos_idle_hook_for_cpu(background_idle_hook, core);
+        esp_deregister_freertos_tick_hook_for_cpu(background_tick_hook, core);
+        s_background[core] = NULL;
+    }
+}
+
 static void task_trampoline(void *p)
 {
     os_task_t *t = p;
     os_task_fn_t fn = t->fn;
     void *arg = t->arg;
+    bool background = t->background;
+    if (background) background_hooks(t, true);
     fn(arg);
+    if (background) background_hooks(t, false);
     /* Read the owner before publishing "exited": after the store the owner may free *t. */
     TaskHandle_t owner = t->owner;
     atomic_store(&t->exited, 1);
@@ -84,14 +130,19 @@ int rsagen_os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *
     t->fn = fn;
     t->arg = arg;
     atomic_init(&t->exited, 0);
+    t->background = prio == RSAGEN_OS_PRIO_BACKGROUND;
+    t->cpu_ticks = 0;
     t->owner = xTaskGetCurrentTaskHandle();
     t->handle = NULL;
     BaseType_t affinity = (core == OS_CORE_ANY || core >= portNUM_PROCESSORS) ? tskNO_AFFINITY : core;
+    if (t->background && affinity == tskNO_AFFINITY) affinity = portNUM_PROCESSORS - 1;
     /* ESP-IDF's FreeRTOS takes the stack depth in bytes (not words). */
     BaseType_t ok = xTaskCreatePinnedToCore(task_trampoline, name, (uint32_t)stack_bytes, t,
                                             (UBaseType_t)prio, &t->handle, affinity);
     return ok == pdPASS ? 0 : -1;
 }
+
+uint32_t rsagen_os_task_cpu_ticks(os_task_t *t) { return t->cpu_ticks; }
 
 bool rsagen_os_task_exited(const os_task_t *t) { return atomic_load(&((os_task_t *)t)->exited) != 0; }
 
@@ -117,27 +168,38 @@ void rsagen_os_mutex_unlock(os_mutex_t *m) { xSemaphoreGive(m->h); }
 
 /* ---- task watchdog --------------------------------------------------------------------------- */
 
-int rsagen_os_wdt_add(void)
+int rsagen_os_wdt_user_add(os_wdt_user_t *u, const char *name)
 {
+    u->added = false;
+    u->handle = NULL;
 #if CONFIG_ESP_TASK_WDT_EN
-    return esp_task_wdt_add(NULL) == ESP_OK ? 0 : -1;
+    esp_task_wdt_user_handle_t h = NULL;
+    if (esp_task_wdt_add_user(name, &h) != ESP_OK) return -1;
+    u->handle = h;
+    u->added = true;
+    return 0;
 #else
+    (void)name;
     return -1;
 #endif
 }
 
-void rsagen_os_wdt_reset(void)
+void rsagen_os_wdt_user_reset(os_wdt_user_t *u)
 {
 #if CONFIG_ESP_TASK_WDT_EN
-    (void)esp_task_wdt_reset();
+    if (u->added) (void)esp_task_wdt_reset_user((esp_task_wdt_user_handle_t)u->handle);
+#else
+    (void)u;
 #endif
 }
 
-void rsagen_os_wdt_delete(void)
+void rsagen_os_wdt_user_delete(os_wdt_user_t *u)
 {
 #if CONFIG_ESP_TASK_WDT_EN
-    (void)esp_task_wdt_delete(NULL);
+    if (u->added) (void)esp_task_wdt_delete_user((esp_task_wdt_user_handle_t)u->handle);
 #endif
+    u->added = false;
+    u->handle = NULL;
 }
 
 uint32_t rsagen_os_wdt_timeout_ms(void)

@@ -2,21 +2,26 @@
  * POSIX implementation of the OS layer for the host build (the virtual board runs it).
  *
  * Emulated task watchdog, modelled on ESP-IDF's task_wdt.c (see docs/firmware.md):
- * - Entries: every task that called rsagen_os_wdt_add(), plus one IDLE entry per emulated core (ESP-IDF's
- *   CONFIG_ESP_TASK_WDT_CHECK_IDLE_TASK_CPUn, default y). An entry is "reset" by rsagen_os_wdt_reset() from
- *   its task; the timer is fed only when every entry has reset since the last feed, then all flags
- *   clear (esp_task_wdt_reset semantics).
- * - IDLE has priority 0, so on a real chip it runs only while every other task on its core is
- *   blocked. Here a task is "blocked" inside rsagen_os_delay_ticks(), rsagen_os_task_join() and
- *   rsagen_os_posix_block_begin/end() (the console read). When the last runnable task of a core blocks,
- *   and at every monitor tick while all of them stay blocked, that core's IDLE entry resets.
- *   A task that computes without blocking (the inline negative control in the command loop, or a
- *   keygen task that never delays) therefore starves IDLE and the watchdog fires, as on the chip.
- * - The timer counts the CPU time the process consumed (CLOCK_PROCESS_CPUTIME_ID), i.e. time the
- *   emulated chip's tasks actually ran, not wall time: a loaded host that deschedules this process
- *   must not fire the watchdog falsely. While every task is blocked the clock barely moves, but IDLE
- *   runs then and resets anyway. Two busy tasks on a dual-core emulation advance it up to 2x, which
- *   only makes the emulation stricter.
+ * - Entries: one IDLE entry per emulated core (ESP-IDF's CONFIG_ESP_TASK_WDT_CHECK_IDLE_TASK_CPUn,
+ *   default y) plus every user entry (rsagen_os_wdt_user_add, esp_task_wdt_add_user). A user entry
+ *   is "reset" by rsagen_os_wdt_user_reset(); the timer is fed only when every entry has reset since
+ *   the last feed, then all flags clear (esp_task_wdt_reset_user semantics).
+ * - IDLE has priority 0, so on a real chip it runs only while every task of a higher priority on its
+ *   core is blocked. Here a task is "blocked" inside rsagen_os_delay_ticks(),
+ *   rsagen_os_task_join() and rsagen_os_posix_block_begin/end() (the console read). When the last
+ *   runnable task of a core blocks, and at every monitor tick while all of them stay blocked, that
+ *   core's IDLE entry resets. Background tasks (priority 0) share the core with IDLE by time slicing,
+ *   so they never keep IDLE from running: they are left out of that check. A task above priority 0
+ *   that computes without blocking (the inline negative control in the command loop) therefore
+ *   starves IDLE and the watchdog fires, as on the chip.
+ * - A background task's CPU ticks (rsagen_os_task_cpu_ticks) are its thread's CPU time in ticks: a
+ *   blocked or descheduled thread accumulates none, as a task the tick interrupt never finds running.
+ * - The timer runs on an emulated chip clock. While some task runs, it advances with the CPU time
+ *   the process consumed (CLOCK_PROCESS_CPUTIME_ID): a loaded host that deschedules this process
+ *   must not fire the watchdog falsely. While every task is blocked (the chip only waits), it
+ *   advances with wall time, so a task that waits forever (a keygen task that stopped getting the
+ *   CPU) still lets its entry time out. Two busy tasks on a dual-core emulation advance it up to 2x,
+ *   which only makes the emulation stricter.
  * - A monitor thread checks the timer; on expiry it prints the ESP-IDF report naming the entries
  *   that did not reset and the tasks running on each core, then exits with status 5.
  */
@@ -36,12 +41,13 @@
 #define TICK_MS 1u
 
 typedef struct {
-    bool used;     /* a live task, or a dead one whose watchdog entry was never removed */
-    bool alive;    /* its thread still runs */
-    char name[16];
+    bool used;       /* a live task, or a watchdog user entry */
+    bool alive;      /* a task whose thread still runs (never true for a user entry) */
+    bool background; /* priority 0: shares its core with IDLE */
+    char name[24];
     int core;
     bool blocked;
-    bool wdt_sub;
+    bool wdt_sub;    /* has a watchdog entry (user entries only) */
     bool wdt_reset;
 } emu_task_t;
 
@@ -71,12 +77,26 @@ uint32_t rsagen_os_ms(void) { return (uint32_t)(rsagen_os_us() / 1000u); }
 
 uint32_t rsagen_os_tick_ms(void) { return TICK_MS; }
 
-/* The emulated watchdog's clock: CPU time consumed by the process, in microseconds. */
-static uint64_t wdt_clock_us(void)
+static uint64_t clock_us(clockid_t id)
 {
     struct timespec now;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    clock_gettime(id, &now);
     return (uint64_t)now.tv_sec * 1000000u + (uint64_t)(now.tv_nsec / 1000);
+}
+
+/* The emulated chip clock (see the top of this file), in segments: each starts at a sample, taken
+ * whenever a task blocks or unblocks and at every monitor tick, and runs on wall or CPU time
+ * depending on whether every task was blocked then. All under g_mu. */
+static uint64_t g_clk_base_us;
+static uint64_t g_clk_wall_at;
+static uint64_t g_clk_cpu_at;
+static bool g_clk_idle;
+
+static uint64_t wdt_clock_us(void)
+{
+    uint64_t d = g_clk_idle ? clock_us(CLOCK_MONOTONIC) - g_clk_wall_at
+                            : clock_us(CLOCK_PROCESS_CPUTIME_ID) - g_clk_cpu_at;
+    return g_clk_base_us + d;
 }
 
 static void sleep_us(uint64_t us)
@@ -91,9 +111,8 @@ static void sleep_us(uint64_t us)
 static bool core_all_blocked(int core)
 {
     for (int i = 0; i < MAX_TASKS; i++) {
-        if (g_tasks[i].used && g_tasks[i].alive && g_tasks[i].core == core && !g_tasks[i].blocked) {
-            return false;
-        }
+        const emu_task_t *e = &g_tasks[i];
+        if (e->used && e->alive && !e->background && e->core == core && !e->blocked) return false;
     }
     return true;
 }
@@ -125,6 +144,23 @@ static void try_feed(void)
     for (int i = 0; i < MAX_TASKS; i++) g_tasks[i].wdt_reset = false;
 }
 
+static bool chip_idle(void)
+{
+    for (int i = 0; i < MAX_TASKS; i++) {
+        if (g_tasks[i].used && g_tasks[i].alive && !g_tasks[i].blocked) return false;
+    }
+    return true;
+}
+
+/* Closes the clock's current segment and starts one for the present task states. */
+static void clock_sample(void)
+{
+    g_clk_base_us = wdt_clock_us();
+    g_clk_wall_at = clock_us(CLOCK_MONOTONIC);
+    g_clk_cpu_at = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+    g_clk_idle = chip_idle();
+}
+
 /* Lets IDLE run on every core whose tasks are all blocked (FreeRTOS would schedule it there). */
 static void run_idle_where_possible(void)
 {
@@ -139,6 +175,7 @@ static void set_blocked(bool blocked)
     if (t_slot < 0) return;
     pthread_mutex_lock(&g_mu);
     g_tasks[t_slot].blocked = blocked;
+    clock_sample();
     if (blocked) run_idle_where_possible();
     pthread_mutex_unlock(&g_mu);
 }
@@ -162,18 +199,21 @@ static void wdt_report_and_exit(void)
         if (!g_idle_reset[c]) OS_LOGE("task_wdt", " - %s (CPU %d)", idle_name(c), c);
     }
     for (int i = 0; i < MAX_TASKS; i++) {
+        /* User entries have no task, so ESP-IDF names every core for them (get_task_affinity). */
         if (g_tasks[i].used && g_tasks[i].wdt_sub && !g_tasks[i].wdt_reset) {
-            OS_LOGE("task_wdt", " - %s (CPU %d)", g_tasks[i].name, g_tasks[i].core);
+            OS_LOGE("task_wdt", " - %s (%s)", g_tasks[i].name, g_cfg.cores == 1 ? "CPU 0" : "CPU 0/1");
         }
     }
     OS_LOGE("task_wdt", "Tasks currently running:");
     for (int c = 0; c < g_cfg.cores; c++) {
+        /* The scheduler runs a runnable task above priority 0 first, then a background task. */
         const char *running = idle_name(c);
-        for (int i = 0; i < MAX_TASKS; i++) {
-            if (g_tasks[i].used && g_tasks[i].alive && g_tasks[i].core == c && !g_tasks[i].blocked) {
-                running = g_tasks[i].name;
-                break;
-            }
+        bool found_foreground = false;
+        for (int i = 0; i < MAX_TASKS && !found_foreground; i++) {
+            const emu_task_t *e = &g_tasks[i];
+            if (!e->used || !e->alive || e->core != c || e->blocked) continue;
+            if (!e->background || strcmp(running, idle_name(c)) == 0) running = e->name;
+            found_foreground = !e->background;
         }
         OS_LOGE("task_wdt", "CPU %d: %s", c, running);
     }
@@ -190,6 +230,7 @@ static void *wdt_monitor(void *arg)
     for (;;) {
         sleep_us(period_us);
         pthread_mutex_lock(&g_mu);
+        clock_sample();
         run_idle_where_possible();
         if (wdt_clock_us() - g_last_feed_us > (uint64_t)g_cfg.wdt_timeout_ms * 1000u) {
             wdt_report_and_exit(); /* does not return; g_mu stays held so nothing else changes */
@@ -212,36 +253,47 @@ void rsagen_os_posix_wdt_stats_take(os_posix_wdt_stats_t *out)
     pthread_mutex_unlock(&g_mu);
 }
 
-int rsagen_os_wdt_add(void)
+int rsagen_os_wdt_user_add(os_wdt_user_t *u, const char *name)
 {
-    if (t_slot < 0 || g_cfg.wdt_timeout_ms == 0) return -1;
+    u->added = false;
+    u->slot = -1;
+    if (g_cfg.wdt_timeout_ms == 0) return -1;
     pthread_mutex_lock(&g_mu);
-    int rc = g_tasks[t_slot].wdt_sub ? -1 : 0; /* ESP_ERR_INVALID_ARG when already subscribed */
-    g_tasks[t_slot].wdt_sub = true;
-    g_tasks[t_slot].wdt_reset = false;
-    pthread_mutex_unlock(&g_mu);
-    return rc;
-}
-
-void rsagen_os_wdt_reset(void)
-{
-    if (t_slot < 0) return;
-    pthread_mutex_lock(&g_mu);
-    if (g_tasks[t_slot].wdt_sub) {
-        g_tasks[t_slot].wdt_reset = true;
-        try_feed();
+    int slot = -1;
+    for (int i = 0; i < MAX_TASKS && slot < 0; i++) {
+        if (!g_tasks[i].used) slot = i;
+    }
+    if (slot >= 0) {
+        emu_task_t *e = &g_tasks[slot];
+        memset(e, 0, sizeof *e);
+        e->used = true;
+        e->wdt_sub = true;
+        snprintf(e->name, sizeof e->name, "%s", name);
+        u->slot = slot;
+        u->added = true;
     }
     pthread_mutex_unlock(&g_mu);
+    return u->added ? 0 : -1;
 }
 
-void rsagen_os_wdt_delete(void)
+void rsagen_os_wdt_user_reset(os_wdt_user_t *u)
 {
-    if (t_slot < 0) return;
+    if (!u->added) return;
     pthread_mutex_lock(&g_mu);
-    g_tasks[t_slot].wdt_sub = false;
-    g_tasks[t_slot].wdt_reset = false;
+    g_tasks[u->slot].wdt_reset = true;
     try_feed();
     pthread_mutex_unlock(&g_mu);
+}
+
+void rsagen_os_wdt_user_delete(os_wdt_user_t *u)
+{
+    if (!u->added) return;
+    pthread_mutex_lock(&g_mu);
+    memset(&g_tasks[u->slot], 0, sizeof g_tasks[u->slot]);
+    try_feed();
+    pthread_mutex_unlock(&g_mu);
+    u->added = false;
+    u->slot = -1;
 }
 
 uint32_t rsagen_os_wdt_timeout_ms(void) { return g_cfg.wdt_timeout_ms; }
@@ -250,7 +302,7 @@ uint32_t rsagen_os_wdt_timeout_ms(void) { return g_cfg.wdt_timeout_ms; }
 
 int rsagen_os_core_count(void) { return g_cfg.cores; }
 
-static int claim_slot(const char *name, int core)
+static int claim_slot(const char *name, int core, bool background)
 {
     for (int i = 0; i < MAX_TASKS; i++) {
         if (!g_tasks[i].used) {
@@ -259,6 +311,7 @@ static int claim_slot(const char *name, int core)
             g_tasks[i].alive = true;
             snprintf(g_tasks[i].name, sizeof g_tasks[i].name, "%s", name);
             g_tasks[i].core = core;
+            g_tasks[i].background = background;
             return i;
         }
     }
@@ -273,13 +326,11 @@ static void *task_trampoline(void *p)
     void *arg = t->arg;
     fn(arg);
     pthread_mutex_lock(&g_mu);
-    emu_task_t *e = &g_tasks[t_slot];
-    e->alive = false;
-    /* A task deleted while still subscribed leaves an entry that can never reset (as in ESP-IDF),
-     * so the watchdog will report it; a well-behaved task unsubscribed first. */
-    if (!e->wdt_sub) e->used = false;
+    g_tasks[t_slot].alive = false;
+    g_tasks[t_slot].used = false;
     atomic_store(&t->exited, 1); /* last access to *t */
     pthread_cond_broadcast(&g_exit_cond);
+    clock_sample();
     run_idle_where_possible();
     pthread_mutex_unlock(&g_mu);
     return NULL;
@@ -293,15 +344,18 @@ int rsagen_os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *
                   unsigned prio, int core)
 {
     if (atomic_exchange(&g_fail_task_start, false)) return -1; /* injected: no memory for the task */
-    (void)prio; /* host threads are not prioritised; the watchdog model does not depend on it */
+    /* Host threads are not prioritised; the watchdog model needs only "background or not". */
     if (core == OS_CORE_ANY || core >= g_cfg.cores) core = g_cfg.cores - 1;
     t->fn = fn;
     t->arg = arg;
     atomic_init(&t->exited, 0);
+    t->background = prio == RSAGEN_OS_PRIO_BACKGROUND;
+    t->cpu_ticks = 0;
     t->core = core;
     t->joined = false;
     pthread_mutex_lock(&g_mu);
-    t->slot = claim_slot(name, core);
+    t->slot = claim_slot(name, core, t->background);
+    clock_sample();
     pthread_mutex_unlock(&g_mu);
     if (t->slot < 0) return -1;
 
@@ -323,6 +377,19 @@ int rsagen_os_task_start(os_task_t *t, const char *name, os_task_fn_t fn, void *
 }
 
 bool rsagen_os_task_exited(const os_task_t *t) { return atomic_load(&((os_task_t *)t)->exited) != 0; }
+
+uint32_t rsagen_os_task_cpu_ticks(os_task_t *t)
+{
+    /* Only while the thread runs (its CPU clock goes away when it is reaped); the last value stays. */
+    if (!t->background || t->joined || rsagen_os_task_exited(t)) return t->cpu_ticks;
+    clockid_t cid;
+    struct timespec cpu;
+    if (pthread_getcpuclockid(t->thread, &cid) == 0 && clock_gettime(cid, &cpu) == 0) {
+        uint64_t us = (uint64_t)cpu.tv_sec * 1000000u + (uint64_t)(cpu.tv_nsec / 1000);
+        t->cpu_ticks = (uint32_t)(us / (TICK_MS * 1000u));
+    }
+    return t->cpu_ticks;
+}
 
 bool rsagen_os_task_join(os_task_t *t, uint32_t timeout_ms)
 {
@@ -498,7 +565,8 @@ void rsagen_os_posix_init(const os_posix_config_t *cfg)
     if (g_cfg.cores > 2) g_cfg.cores = 2;
     if (g_cfg.fixed_seed != NULL) rsagen_os_posix_reseed(g_cfg.fixed_seed);
     pthread_mutex_lock(&g_mu);
-    t_slot = claim_slot(g_cfg.main_task_name != NULL ? g_cfg.main_task_name : "main", 0);
+    t_slot = claim_slot(g_cfg.main_task_name != NULL ? g_cfg.main_task_name : "main", 0, false);
+    clock_sample();
     g_last_feed_us = wdt_clock_us();
     g_window_start_us = g_last_feed_us;
     pthread_mutex_unlock(&g_mu);

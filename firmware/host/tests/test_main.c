@@ -95,6 +95,17 @@ static void test_der_bounds(void)
     }
 }
 
+/* Waits for the job as the command loop does: supervising it every 10 ms, or its watchdog entry
+ * would go unreset and the emulated watchdog fire. */
+static bool wait_supervised(keygen_job_t *job, uint32_t timeout_ms)
+{
+    for (uint32_t waited = 0; waited < timeout_ms; waited += 10u) {
+        if (rsagen_keygen_job_wait(job, 10)) return true;
+        rsagen_keygen_job_supervise(job);
+    }
+    return rsagen_keygen_job_wait(job, 0);
+}
+
 /* Generates a key with the job (task), checks it with mbedtls and writes it out. */
 static void generate_and_verify(unsigned bits)
 {
@@ -102,7 +113,7 @@ static void generate_and_verify(unsigned bits)
     CHECK(rsagen_keygen_job_create(&job, bits, 65537, bits) == KEYGEN_OK, "create %u", bits);
     if (job == NULL) return;
     CHECK(rsagen_keygen_job_start(job) == KEYGEN_OK, "start %u", bits);
-    CHECK(rsagen_keygen_job_wait(job, 600000), "job %u finished", bits);
+    CHECK(wait_supervised(job, 600000), "job %u finished", bits);
     keygen_info_t info;
     rsagen_keygen_job_info(job, &info);
     CHECK(info.state == KEYGEN_STATE_DONE, "%u: state %d err %d", bits, info.state, (int)info.mbedtls_err);
@@ -170,7 +181,7 @@ static void test_cancel(void)
     if (job == NULL) return;
     CHECK(info.state == KEYGEN_STATE_RUNNING, "still running mid-generation (%u calls)", (unsigned)info.rng_calls);
     rsagen_keygen_job_cancel(job);
-    CHECK(rsagen_keygen_job_wait(job, 60000), "task exits after cancel");
+    CHECK(wait_supervised(job, 60000), "task exits after cancel");
     rsagen_keygen_job_info(job, &info);
     CHECK(info.state == KEYGEN_STATE_CANCELLED, "state CANCELLED (%d)", info.state);
     CHECK(info.mbedtls_err == KEYGEN_ERR_CANCELLED, "distinct cancel code returned unchanged (%d)",

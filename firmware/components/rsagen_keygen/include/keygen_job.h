@@ -3,10 +3,15 @@
  *
  * The command loop validates a request and creates a job: every buffer the generation will write is
  * allocated here, in the caller's context, at worst-case DER size for the requested bits. Starting
- * the job creates a FreeRTOS task (priority KEYGEN_TASK_PRIO, below the command loop) that:
- *   subscribes to the task watchdog -> mbedtls_rsa_gen_key with an RNG callback that feeds the
- *   watchdog, checks the cancel flag, counts calls and blocks one tick every yield interval so IDLE
- *   runs -> writes PKCS#1 and SPKI DER into the job's buffers -> unsubscribes -> exits.
+ * the job adds a task-watchdog user entry "rsagen_keygen" and creates a FreeRTOS task at the idle
+ * priority (a background task, rsagen_os.h) that runs mbedtls_rsa_gen_key with an RNG callback that
+ * checks the cancel flag and counts calls, writes PKCS#1 and SPKI DER into the job's buffers, and
+ * exits. Watchdog (docs/firmware.md, "Watchdog"): the task shares its core with IDLE by time
+ * slicing, so no step of Mbed TLS, however long and callback-free, can keep IDLE from resetting its
+ * entry; the job's own entry is reset by the command loop (rsagen_keygen_job_supervise) only while
+ * the tick interrupt keeps finding the task on the CPU and an RNG call came within the step limit.
+ * A task that stops running (blocked, starved) or a generation stuck past the step limit stops the
+ * resets, and the watchdog fires naming rsagen_keygen.
  * Our task code calls no allocator (the big-number limbs inside mbedtls_rsa_gen_key are allocated by
  * Mbed TLS itself, which has no hook for that; their failure ends the job as FAILED).
  *
@@ -40,12 +45,24 @@ extern "C" {
 #define KEYGEN_TASK_STACK_BYTES 8192u
 
 /*
- * Priority: IDLE (0) + 1. Below the command loop (KEYGEN_CMD_LOOP_PRIO), so a request arriving
- * on the console preempts generation immediately (ping latency is one context switch, not a slice of
- * the key), and above IDLE so IDLE runs exactly when the task blocks at its yield points.
+ * The command loop's priority. The keygen task runs at RSAGEN_OS_PRIO_BACKGROUND (0, the idle
+ * priority), so a request arriving on the console preempts generation immediately (ping latency is
+ * one context switch, not a slice of the key).
  */
-#define KEYGEN_TASK_PRIO 1u
 #define KEYGEN_CMD_LOOP_PRIO 3u
+
+/*
+ * Step limit: the longest time generation may go without an RNG call before the job's watchdog
+ * entry is no longer reset. The longest callback-free steps of mbedtls_rsa_gen_key (modular
+ * inverses, a Miller-Rabin exponentiation without the RSA accelerator) take seconds at 4096 bits on
+ * a chip (docs/firmware.md has the measured figures), so the default leaves a wide margin; it only
+ * bounds a generation that computes forever.
+ */
+#ifdef CONFIG_RSAGEN_KEYGEN_STEP_LIMIT_S
+#define KEYGEN_STEP_LIMIT_MS (CONFIG_RSAGEN_KEYGEN_STEP_LIMIT_S * 1000u)
+#else
+#define KEYGEN_STEP_LIMIT_MS 60000u
+#endif
 
 /* Returned by the RNG callback to abort generation on cancel. A high-level code (unused by
  * Mbed TLS 2.28 and 3.x) so mbedtls_rsa_gen_key returns it unchanged. Never -0x000E
@@ -80,8 +97,8 @@ typedef struct {
     int32_t mbedtls_err; /* 0 unless FAILED (CANCELLED: KEYGEN_ERR_CANCELLED) */
     size_t priv_len;     /* 0 unless DONE */
     size_t pub_len;
-    uint32_t yields;            /* one-tick blocks taken */
-    uint32_t max_rng_gap_us;    /* longest time between two RNG calls (the feed granularity) */
+    uint32_t wdt_resets;        /* resets of the job's watchdog entry by the supervisor */
+    uint32_t max_rng_gap_us;    /* longest time between two RNG calls (the longest step seen) */
     uint32_t stack_free_min;    /* ESP-IDF: stack high-water mark in bytes at the end; host: 0 */
 } keygen_info_t;
 
@@ -103,6 +120,11 @@ keygen_status_t rsagen_keygen_job_start(keygen_job_t *job);
  * without yielding: exactly the original bug. Returns when generation ended. */
 void rsagen_keygen_job_run_inline(keygen_job_t *job);
 
+/* Called by the owner every loop turn (at least every few tens of ms) while the job runs: resets the
+ * job's watchdog entry if the task was found on the CPU since the last call and an RNG call came
+ * within KEYGEN_STEP_LIMIT_MS. */
+void rsagen_keygen_job_supervise(keygen_job_t *job);
+
 /* Asks the generation to stop at its next RNG call. Non-blocking. */
 void rsagen_keygen_job_cancel(keygen_job_t *job);
 
@@ -119,6 +141,13 @@ const uint8_t *rsagen_keygen_job_part(const keygen_job_t *job, keygen_part_t par
 
 /* Cancels, waits for the task to exit, zeroizes all key material and frees everything. NULL is ok. */
 void rsagen_keygen_job_destroy(keygen_job_t *job);
+
+#ifndef ESP_PLATFORM
+/* Host build test knobs (firmware/host/host_main.c sets them from the environment): the step limit,
+ * and a hook the task calls after mbedtls_rsa_gen_key (a stand-in for a long callback-free step). */
+extern uint32_t rsagen_keygen_host_step_limit_ms;
+extern void (*rsagen_keygen_host_after_gen)(void);
+#endif
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,15 @@
  * Vocabulary follows FreeRTOS: priorities count up from the idle task's 0, a "tick" is the scheduler
  * period (10 ms at ESP-IDF's default CONFIG_FREERTOS_HZ=100; 1 ms on the host), and blocking for one
  * tick is what lets a lower-priority task (IDLE) run. Yielding without blocking does not.
+ *
+ * Background tasks (RSAGEN_OS_PRIO_BACKGROUND): long computations that cannot yield at bounded
+ * intervals (a big-number step of Mbed TLS makes no callback for seconds) run at the idle priority.
+ * FreeRTOS time-slices equal priorities at every tick (configUSE_TIME_SLICING=1 in ESP-IDF's
+ * FreeRTOSConfig.h), so IDLE runs and resets its watchdog entry at least once per two ticks whatever
+ * the task computes. IDLE does not give up its slice by itself (ESP-IDF sets configIDLE_SHOULD_YIELD
+ * to 0) and would sleep in WAITI for the rest of it, so while a background task lives the OS layer
+ * installs an idle hook on its core that yields back to it instead: IDLE costs a few microseconds
+ * per tick, not half the CPU.
  */
 #ifndef RSAGEN_OS_H
 #define RSAGEN_OS_H
@@ -58,6 +67,10 @@ typedef struct {
     os_task_fn_t fn;
     void *arg;
     atomic_int exited; /* set by the task as its last access to this record */
+    bool background;   /* started at RSAGEN_OS_PRIO_BACKGROUND */
+    /* Scheduler ticks that found this background task on its CPU (written by the tick interrupt on
+     * ESP-IDF, a plain 32-bit store by one writer; computed from the thread's CPU clock on POSIX). */
+    volatile uint32_t cpu_ticks;
 #ifdef ESP_PLATFORM
     TaskHandle_t handle;
     TaskHandle_t owner; /* task to notify on exit */
@@ -71,6 +84,10 @@ typedef struct {
 
 /* Core argument for rsagen_os_task_start. */
 #define OS_CORE_ANY (-1)
+
+/* The idle priority: see "Background tasks" above. Such a task is always pinned to one core
+ * (OS_CORE_ANY picks the last core), because its idle and tick hooks belong to that core. */
+#define RSAGEN_OS_PRIO_BACKGROUND 0u
 
 /*
  * Starts fn(arg) in a new task. prio is a FreeRTOS priority (0 = idle). core is a core index or
@@ -88,6 +105,10 @@ bool rsagen_os_task_join(os_task_t *t, uint32_t timeout_ms);
 
 /* True once the task's function has returned (non-blocking). */
 bool rsagen_os_task_exited(const os_task_t *t);
+
+/* Scheduler ticks at which a background task was found running on its core, so far: evidence that
+ * it gets the CPU (it is neither blocked nor starved). 0 for other tasks. Call from the owner. */
+uint32_t rsagen_os_task_cpu_ticks(os_task_t *t);
 
 /* Number of CPU cores the target schedules on (1 or 2). */
 int rsagen_os_core_count(void);
@@ -109,13 +130,26 @@ void rsagen_os_mutex_unlock(os_mutex_t *m);
 
 /* ---- Task watchdog --------------------------------------------------------------------------- */
 
-/* Subscribes the calling task. 0 on success. */
-int rsagen_os_wdt_add(void);
-/* Marks the calling task's entry as reset. The watchdog timer itself is fed only once every
- * subscribed entry (the idle tasks included) has reset since the last feed. */
-void rsagen_os_wdt_reset(void);
-/* Unsubscribes the calling task. */
-void rsagen_os_wdt_delete(void);
+/*
+ * A watchdog "user" entry (esp_task_wdt_add_user): an entry that is not a task, reset by whoever
+ * holds evidence that the thing it watches makes progress. The timer is fed only once every entry
+ * (the idle tasks' included) has reset since the last feed; an entry that stops resetting for the
+ * timeout fires the watchdog with its name in the report.
+ */
+typedef struct {
+#ifdef ESP_PLATFORM
+    void *handle; /* esp_task_wdt_user_handle_t (kept opaque: esp_task_wdt.h stays private) */
+#else
+    int slot;
+#endif
+    bool added;
+} os_wdt_user_t;
+
+/* Adds an entry named `name` (static storage: the watchdog keeps the pointer). 0 on success; -1 when
+ * the watchdog is disabled or has no room (u->added stays false and the other calls do nothing). */
+int rsagen_os_wdt_user_add(os_wdt_user_t *u, const char *name);
+void rsagen_os_wdt_user_reset(os_wdt_user_t *u);
+void rsagen_os_wdt_user_delete(os_wdt_user_t *u);
 /* The task watchdog timeout in ms (0 if the watchdog is disabled in this build). */
 uint32_t rsagen_os_wdt_timeout_ms(void);
 
