@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join, resolve } from "node:path";
 import { RsagenError } from "../errors.js";
 import type { TargetName } from "../targets.js";
-import { findIdf, type IdfRunner, supportsJson2Size } from "./idf-env.js";
+import { findIdf, type IdfRunner, idfPythonProblem, supportsJson2Size } from "./idf-env.js";
 import { runIdf, runnerPath } from "./idf-run.js";
 import {
   FILE_ROLES,
@@ -60,14 +60,16 @@ const DEFAULTS_STAMP = "rsagen-defaults.sha256";
 export async function idfBuild(o: IdfBuildOptions): Promise<BuildResult> {
   checkToggles(o.toggles);
   const projectRoot = resolve(o.projectRoot);
-  const dir = resolve(o.buildRoot ?? join(projectRoot, "build"), buildFolderName(o.target, o.toggles, "idf"));
+  const buildRoot = resolve(o.buildRoot ?? join(projectRoot, "build"));
+  const mounts = { projectRoot, buildRoot };
+  const dir = join(buildRoot, buildFolderName(o.target, o.toggles, "idf"));
   const defaults = composeDefaults(projectRoot, o.target, o.toggles, dir);
   const parts = loadProjectPartitions(projectRoot, defaults.effective);
   // A build folder outside the project cannot be seen inside the Docker container.
   if (o.docker || o.runner?.kind === "docker")
-    runnerPath({ kind: "docker", image: "", version: NO_VERSION }, projectRoot, dir);
+    runnerPath({ kind: "docker", image: "", version: NO_VERSION }, mounts, dir);
   const runner = o.runner ?? (await findIdf({ docker: o.docker, env: o.env }));
-  const rp = (p: string) => runnerPath(runner, projectRoot, p);
+  const rp = (p: string) => runnerPath(runner, mounts, p);
   const defaultsList = defaults.files.map(rp).join(";");
 
   // Everything checked; from here on files are written.
@@ -106,7 +108,7 @@ export async function idfBuild(o: IdfBuildOptions): Promise<BuildResult> {
   const run = (args: string[]) =>
     runIdf({
       runner,
-      projectRoot,
+      mounts,
       args,
       logFile,
       env,
@@ -114,8 +116,13 @@ export async function idfBuild(o: IdfBuildOptions): Promise<BuildResult> {
       onProgress: o.events?.progress,
     });
   const built = await run([...common, "build"]);
-  if (built.exitCode !== 0)
-    throw buildFailed(`idf.py build for ${o.target} failed (exit ${built.exitCode})`, built.tail, logFile);
+  if (built.exitCode !== 0) {
+    const idfPath = runner.kind === "idf-path" ? runner.idfPath : env.IDF_PATH;
+    throw (
+      idfPythonProblem(built.tail.join("\n"), idfPath) ??
+      buildFailed(`idf.py build for ${o.target} failed (exit ${built.exitCode})`, built.tail, logFile)
+    );
+  }
   writeFileSync(stampFile, `${digest}\n`);
 
   let json2: SizeJson2 | undefined;

@@ -6,29 +6,48 @@ import { createWriteStream } from "node:fs";
 import { relative, resolve, sep } from "node:path";
 import { execa } from "execa";
 import { RsagenError } from "../errors.js";
-import type { IdfRunner } from "./idf-env.js";
+import { type IdfRunner, neutralCwd } from "./idf-env.js";
 
-/** Where the project root is mounted in the container. */
+/** Where the project root (firmware/, sdkconfig/, partitions/) is mounted in the container. */
 export const DOCKER_PROJECT_DIR = "/project";
+/** Where the build root is mounted when it lies outside the project (the user's ./build). */
+export const DOCKER_BUILD_DIR = "/rsagen-build";
+
+/** The host folders a Docker build sees. */
+export interface Mounts {
+  projectRoot: string;
+  buildRoot: string;
+}
+
+function inside(root: string, p: string): string | undefined {
+  const rel = relative(root, resolve(p));
+  return rel.startsWith("..") || resolve(rel) === rel ? undefined : rel;
+}
+
+/** The build root needs a mount of its own unless it lies inside the project. */
+function buildRootMounted(m: Mounts): boolean {
+  return inside(m.projectRoot, m.buildRoot) === undefined;
+}
 
 /** Maps a host path to the path the runner sees (unchanged unless Docker). */
-export function runnerPath(runner: IdfRunner, projectRoot: string, hostPath: string): string {
+export function runnerPath(runner: IdfRunner, mounts: Mounts, hostPath: string): string {
   if (runner.kind !== "docker") return hostPath;
-  const rel = relative(projectRoot, resolve(hostPath));
-  if (rel.startsWith("..") || resolve(rel) === rel) {
-    throw new RsagenError(
-      "E_USAGE",
-      `with --docker every path must be inside the project (${projectRoot}), but ${hostPath} is not`,
-      "use a --build-dir inside the project",
-    );
-  }
-  return rel === "" ? DOCKER_PROJECT_DIR : `${DOCKER_PROJECT_DIR}/${rel.split(sep).join("/")}`;
+  const join = (base: string, rel: string) => (rel === "" ? base : `${base}/${rel.split(sep).join("/")}`);
+  const inProject = inside(mounts.projectRoot, hostPath);
+  if (inProject !== undefined) return join(DOCKER_PROJECT_DIR, inProject);
+  const inBuild = buildRootMounted(mounts) ? inside(mounts.buildRoot, hostPath) : undefined;
+  if (inBuild !== undefined) return join(DOCKER_BUILD_DIR, inBuild);
+  throw new RsagenError(
+    "E_USAGE",
+    `with --docker every path must be inside the project (${mounts.projectRoot}) or the build folder (${mounts.buildRoot}), but ${hostPath} is not`,
+    "use a --build-dir that holds the build",
+  );
 }
 
 /** The command line that runs `idf.py <args>` (args already use runner paths). */
 export function idfCommand(
   runner: IdfRunner,
-  projectRoot: string,
+  mounts: Mounts,
   args: string[],
   ids: { uid: number; gid: number } = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
 ): { file: string; args: string[] } {
@@ -38,16 +57,18 @@ export function idfCommand(
       return { file: runner.idfPy, args };
     case "docker":
       // docs/en/api-guides/tools/idf-docker-image.rst: mount the project, run as the caller so the
-      // build output is not root-owned, HOME in /tmp, and tell git the mount is safe.
+      // build output is not root-owned, HOME in /tmp, and tell git the mount is safe. The working
+      // directory is /tmp, not the project: idf.py reads ./sdkconfig, and ours is a folder.
       return {
         file: "docker",
         args: [
           "run",
           "--rm",
           "-v",
-          `${projectRoot}:${DOCKER_PROJECT_DIR}`,
+          `${mounts.projectRoot}:${DOCKER_PROJECT_DIR}`,
+          ...(buildRootMounted(mounts) ? ["-v", `${mounts.buildRoot}:${DOCKER_BUILD_DIR}`] : []),
           "-w",
-          DOCKER_PROJECT_DIR,
+          "/tmp",
           "-u",
           `${ids.uid}:${ids.gid}`,
           "-e",
@@ -64,7 +85,7 @@ export function idfCommand(
 
 export interface RunIdfOptions {
   runner: IdfRunner;
-  projectRoot: string;
+  mounts: Mounts;
   args: string[];
   logFile: string;
   env?: NodeJS.ProcessEnv;
@@ -84,16 +105,23 @@ const MAKE_PROGRESS = /^\[\s*(\d+)%\]/;
 const TAIL_LINES = 40;
 
 export async function runIdf(o: RunIdfOptions): Promise<RunIdfResult> {
-  const { file, args } = idfCommand(o.runner, o.projectRoot, o.args);
-  return runLogged({
-    file,
-    args,
-    cwd: o.projectRoot,
-    env: o.env,
-    logFile: o.logFile,
-    onLine: o.onLine,
-    onProgress: o.onProgress,
-  });
+  const { file, args } = idfCommand(o.runner, o.mounts, o.args);
+  // Never in the project folder: idf.py reads a file named sdkconfig in its working directory, and
+  // the rsagen checkout has a folder of that name. Every path we pass is absolute (or /project/...).
+  const cwd = neutralCwd();
+  try {
+    return await runLogged({
+      file,
+      args,
+      cwd: cwd.dir,
+      env: o.runner.kind === "idf-path" ? o.runner.env : o.env,
+      logFile: o.logFile,
+      onLine: o.onLine,
+      onProgress: o.onProgress,
+    });
+  } finally {
+    cwd.dispose();
+  }
 }
 
 export interface RunLoggedOptions {

@@ -241,6 +241,65 @@ describe("ESP-IDF discovery", () => {
     expect(calls().map((c) => c.argv.at(-1))).toEqual(["build", `${r.dir}/size.json`]);
   });
 
+  it("never runs idf.py where a folder named sdkconfig is (idf.py reads ./sdkconfig even for --version)", async () => {
+    // The project itself has one (sdkconfig/ holds our defaults); so does an rsagen checkout.
+    const r = await idfBuild({ ...base(), target: "esp32c3", env: env() });
+    expect(r.manifest.target).toBe("esp32c3");
+    const cwds = calls().map((c) => c.cwd);
+    expect(cwds.length).toBeGreaterThanOrEqual(3);
+    for (const cwd of cwds) expect(existsSync(join(cwd, "sdkconfig"))).toBe(false);
+  });
+
+  it("a Python environment without a module idf.py imports: E_NO_IDF naming it and install.sh", async () => {
+    const e = await expectError(
+      findIdf({ env: env({ FAKE_IDF_MISSING_MODULE: "esp_idf_monitor", IDF_PATH: "/opt/esp-idf" }) }),
+      "E_NO_IDF",
+      /lacks the module 'esp_idf_monitor'/,
+    );
+    expect(e.hint).toBe(
+      "run /opt/esp-idf/install.sh (it installs ESP-IDF's Python requirements), then . /opt/esp-idf/export.sh",
+    );
+  });
+
+  /** An ESP-IDF tree as Espressif's getting-started guide installs it: ~/esp/esp-idf with export.sh. */
+  function fakeIdfTree(home: string, exportScript: string): string {
+    const idf = join(home, "esp", "esp-idf");
+    mkdirSync(join(idf, "tools/cmake"), { recursive: true });
+    writeFileSync(
+      join(idf, "tools/cmake/version.cmake"),
+      "set(IDF_VERSION_MAJOR 5)\nset(IDF_VERSION_MINOR 5)\nset(IDF_VERSION_PATCH 5)\n",
+    );
+    writeFileSync(join(idf, "tools/idf.py"), `#!/bin/sh\nexec node "${FIXTURES}/fake-idf.cjs" "$@"\n`, {
+      mode: 0o755,
+    });
+    writeFileSync(join(idf, "export.sh"), exportScript);
+    return idf;
+  }
+
+  it("finds ~/esp/esp-idf without IDF_PATH and runs idf.py in the environment its export.sh sets", async () => {
+    const home = join(tmp, "home");
+    const idf = fakeIdfTree(home, 'echo "Activating ESP-IDF 5.5" >&2\nexport FAKE_EXPORTED=yes\n');
+    const runner = await findIdf({ env: env({ HOME: home }, false) });
+    expect(runner).toMatchObject({ kind: "idf-path", idfPath: idf, version: { text: "v5.5.5" } });
+    const r = await idfBuild({ ...base(), target: "esp32c6", env: env({ HOME: home }, false) });
+    expect(r.manifest.idfVersion).toBe("v5.5.5");
+    const recorded = calls();
+    expect(recorded.length).toBeGreaterThan(0);
+    for (const c of recorded as unknown as { env: { FAKE_EXPORTED: string; IDF_PATH: string } }[]) {
+      expect(c.env).toEqual({ FAKE_EXPORTED: "yes", IDF_PATH: idf });
+    }
+  });
+
+  it("an export.sh that fails (tools not installed): E_NO_IDF with its last line and install.sh", async () => {
+    const home = join(tmp, "home");
+    const idf = fakeIdfTree(
+      home,
+      'echo "ERROR: tool riscv32-esp-elf has no installed versions. Please run install.sh" >&2\nreturn 1\n',
+    );
+    const e = await expectError(findIdf({ env: env({ HOME: home }, false) }), "E_NO_IDF", /riscv32-esp-elf/);
+    expect(e.hint).toContain(`${idf}/install.sh`);
+  });
+
   it("IDF_PATH without tools/idf.py is an error", async () => {
     await expectError(
       findIdf({ env: env({ IDF_PATH: join(tmp, "nowhere") }, false) }),
@@ -273,7 +332,7 @@ describe("--docker (stand-in docker)", () => {
       "-v",
       `${project}:/project`,
       "-w",
-      "/project",
+      "/tmp",
       "-u",
       `${uid}:${gid}`,
       "-e",
@@ -291,20 +350,24 @@ describe("--docker (stand-in docker)", () => {
     expect(loadManifest(r.dir).manifest.target).toBe("esp32c3");
   });
 
-  it("a custom image, and a build folder outside the project is refused before anything is written", async () => {
+  it("a custom image, and a build folder outside the project (the user's ./build) mounted at /rsagen-build", async () => {
     const outside = join(tmp, "elsewhere");
-    await expectError(
-      idfBuild({
-        ...base(),
-        target: "esp32c3",
-        docker: "espressif/idf:release-v5.4",
-        buildRoot: outside,
-        env: dockerEnv(),
-      }),
-      "E_USAGE",
-      /inside the project/,
-    );
-    expect(existsSync(outside)).toBe(false);
+    const r = await idfBuild({
+      ...base(),
+      target: "esp32c3",
+      docker: "espressif/idf:release-v5.4",
+      buildRoot: outside,
+      env: dockerEnv(),
+    });
+    expect(r.dir).toBe(join(outside, "esp32c3-hwmpi-cx"));
+    const runs = readFileSync(join(tmp, "docker.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as string[]);
+    expect(runs[1]!.slice(0, 6)).toEqual(["run", "--rm", "-v", `${project}:/project`, "-v", `${outside}:/rsagen-build`]);
+    expect(runs[1]![runs[1]!.indexOf("-B") + 1]).toBe("/rsagen-build/esp32c3-hwmpi-cx");
+    expect(loadManifest(r.dir).manifest.target).toBe("esp32c3");
+    expect(existsSync(join(project, "build"))).toBe(false);
   });
 
   it("docker missing", async () => {
