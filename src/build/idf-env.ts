@@ -129,7 +129,13 @@ async function versionFromCommand(
   let stdout: string;
   const cwd = neutralCwd();
   try {
-    const r = await execa(cmd, args, { env, extendEnv: false, reject: false, timeout: 120_000, cwd: cwd.dir });
+    const r = await execa(cmd, args, {
+      env,
+      extendEnv: false,
+      reject: false,
+      timeout: 120_000,
+      cwd: cwd.dir,
+    });
     if (r.exitCode !== 0) {
       const problem = idfPythonProblem(`${r.stdout}\n${r.stderr}`, env.IDF_PATH);
       if (problem) throw problem;

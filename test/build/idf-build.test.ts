@@ -364,7 +364,14 @@ describe("--docker (stand-in docker)", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as string[]);
-    expect(runs[1]!.slice(0, 6)).toEqual(["run", "--rm", "-v", `${project}:/project`, "-v", `${outside}:/rsagen-build`]);
+    expect(runs[1]!.slice(0, 6)).toEqual([
+      "run",
+      "--rm",
+      "-v",
+      `${project}:/project`,
+      "-v",
+      `${outside}:/rsagen-build`,
+    ]);
     expect(runs[1]![runs[1]!.indexOf("-B") + 1]).toBe("/rsagen-build/esp32c3-hwmpi-cx");
     expect(loadManifest(r.dir).manifest.target).toBe("esp32c3");
     expect(existsSync(join(project, "build"))).toBe(false);
