@@ -21,10 +21,8 @@ import { type RunningApp, startApp } from "./app-runner.js";
 import { bootFromFlash, romBanner } from "./boot.js";
 import { FileFlash, MemoryFlash } from "./flash.js";
 import { FaultyLine, type LineFaults, lineFaultsSchema, Pacer } from "./line.js";
+import { ResetLines } from "./reset-lines.js";
 import { RomLoader } from "./rom-loader.js";
-
-/** EN rises through an RC network: the strap is sampled this long after EN is released. */
-const EN_RC_MS = 5;
 
 export type ChipState = "off" | "reset" | "download" | "booting" | "app" | "halted";
 
@@ -98,9 +96,7 @@ export class Board extends EventEmitter<BoardEvents> {
   private app: RunningApp | undefined;
   private readonly line: FaultyLine;
   private readonly rxPacer: Pacer | undefined;
-  private dtr = false;
-  private rts = false;
-  private usbDownloadArmed = false;
+  private readonly resetLines: ResetLines;
   private rxCount = 0;
   private timers = new Set<NodeJS.Timeout>();
   private closed = false;
@@ -125,6 +121,7 @@ export class Board extends EventEmitter<BoardEvents> {
         "use the auto-reset circuit",
       );
     }
+    this.resetLines = new ResetLines(opts.resetCircuit ?? "auto-reset");
   }
 
   static async start(opts: BoardOptions): Promise<Board> {
@@ -168,7 +165,11 @@ export class Board extends EventEmitter<BoardEvents> {
     const s = this.server!;
     s.on("data", (b) => this.fromHost(b));
     s.on("baud", (baud) => this.rxPacer?.setBaud(baud));
-    s.on("signals", (c) => this.onLines(c.dtr, c.rts));
+    s.on("signals", (c) => this.resetLines.setLines(c.dtr, c.rts));
+    this.resetLines.on("hold", (cause) => this.holdReset(cause === "pulse" ? "reset fault" : undefined));
+    this.resetLines.on("release", (r) => {
+      if (this.state === "reset") this.startChip("poweron", r.download);
+    });
     this.ptyBridge?.on("data", (b) => this.fromHost(b));
     const f = this.opts.faults;
     if (f?.resetAtMs !== undefined) this.later(f.resetAtMs, () => this.pulseReset());
@@ -240,50 +241,15 @@ export class Board extends EventEmitter<BoardEvents> {
 
   // ------------------------------------------------------------ reset lines
 
-  private onLines(dtr: boolean, rts: boolean): void {
-    this.dtr = dtr;
-    this.rts = rts;
-    if (this.state === "off") return;
-    if (this.opts.resetCircuit === "usb-serial-jtag") {
-      if (dtr && !rts) this.usbDownloadArmed = true;
-      if (!dtr && rts) {
-        this.holdReset();
-        return;
-      }
-      if (!rts && this.state === "reset") this.releaseReset(this.usbDownloadArmed);
-      return;
-    }
-    const en = !(rts && !dtr);
-    if (!en) {
-      this.holdReset();
-      return;
-    }
-    if (this.state === "reset") {
-      const g = this.gen;
-      // Sample the strap pin once EN has risen through its RC delay.
-      this.later(EN_RC_MS, () => {
-        if (g !== this.gen || this.state !== "reset") return;
-        const io0Low = this.dtr && !this.rts;
-        this.releaseReset(io0Low);
-      });
-    }
-  }
-
-  private holdReset(): void {
-    if (this.state === "reset") return;
+  private holdReset(detail?: string): void {
+    if (this.state === "reset" || this.state === "off") return;
     this.stopChip();
-    this.setState("reset");
-  }
-
-  private releaseReset(download: boolean): void {
-    this.usbDownloadArmed = false;
-    this.startChip("poweron", download);
+    this.setState("reset", detail);
   }
 
   /** Strap level when the chip restarts by itself (no reset lines involved). */
   private strapDownload(): boolean {
-    if (this.opts.resetCircuit === "usb-serial-jtag") return false;
-    return this.dtr && !this.rts;
+    return this.resetLines.strapDownload();
   }
 
   private stopChip(): void {
@@ -296,13 +262,13 @@ export class Board extends EventEmitter<BoardEvents> {
   }
 
   private powerOn(): void {
-    this.startChip("poweron", this.strapDownload());
+    // Lines that hold EN low keep the chip in reset when power returns.
+    if (this.resetLines.inReset) this.setState("reset");
+    else this.startChip("poweron", this.strapDownload());
   }
 
   private pulseReset(): void {
-    this.stopChip();
-    this.setState("reset", "reset fault");
-    this.later(EN_RC_MS, () => this.startChip("poweron", this.strapDownload()));
+    this.resetLines.pulse();
   }
 
   private powerLoss(): void {
@@ -400,6 +366,7 @@ export class Board extends EventEmitter<BoardEvents> {
     this.closed = true;
     const app = this.app;
     this.stopChip();
+    this.resetLines.dispose();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (app) await app.exited;

@@ -9,4 +9,11 @@ export {
   startBoard,
 } from "./board.js";
 export { FileFlash, type FlashBackend, MemoryFlash, parseFlashSize } from "./flash.js";
+export {
+  EN_RC_MS,
+  type ResetCircuit,
+  ResetLines,
+  type ResetLinesEvents,
+  type ResetRelease,
+} from "./reset-lines.js";
 export { type LoaderAction, RomLoader } from "./rom-loader.js";
