@@ -18,6 +18,8 @@ export const EXIT_CODES = {
   E_CHIP_MISMATCH: 14,
   E_VERIFY_FAILED: 15,
   E_FLASH_FAILED: 16,
+  /** Another client holds the (RFC 2217) port; the server serves one at a time. */
+  E_PORT_BUSY: 17,
   // Build
   E_NO_IDF: 20,
   E_BUILD_FAILED: 21,
@@ -25,6 +27,8 @@ export const EXIT_CODES = {
   E_BAD_IMAGE: 23,
   E_BAD_PARTITIONS: 24,
   E_NO_MANIFEST: 25,
+  /** Espressif's QEMU is not installed, lacks the chip's machine, or the chip has none. */
+  E_NO_QEMU: 26,
   // Device protocol and keygen
   E_DEVICE_PROTOCOL: 30,
   E_DEVICE_UNSUPPORTED: 31,
