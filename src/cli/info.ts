@@ -1,45 +1,17 @@
+/**
+ * `rsagen info`: the declaration (options and help). The work runs in ./actions/info.ts, loaded
+ * only when the command runs (see docs/architecture.md, "Adding a command").
+ */
 import type { Command } from "commander";
-import { contextFor } from "./context.js";
 
-const FEATURE_NAMES = ["crypto-extra", "hw-mpi", "inline-keygen", "host-build", "download-reboot"];
-const STATES = ["idle", "running", "done (not released)", "failed (not released)", "cancelled"];
+export interface InfoOptions {
+  reset?: boolean;
+}
 
 export function registerInfo(program: Command): void {
   program
     .command("info")
     .description("ask the running firmware for its version, target, features and free heap")
     .option("--reset", "reset the board first (also clears a key job left behind)")
-    .action(async (raw: { reset?: boolean }, cmd: Command) => {
-      const { settings, out } = contextFor(cmd);
-      // No --port: the one board found on USB (E_NO_PORT for none or several), as rsagen flash does.
-      const port = settings.port ?? (await (await import("../serial/ports.js")).resolvePort(undefined)).path;
-      const { openBoard } = await import("../keygen/session.js");
-      const { connectBoard, slowMbedtls } = await import("../keygen/connect.js");
-      const s = await openBoard(port, settings.baud ?? 115200);
-      try {
-        const { info, reset } = await connectBoard(s.board, { forceReset: Boolean(raw.reset) }, (ev) => {
-          if (ev.kind === "boot-log") out.debug(`| ${ev.line}`);
-        });
-        const features = FEATURE_NAMES.filter((_, i) => info.features & (1 << i));
-        if (slowMbedtls(info)) {
-          out.warn(
-            `${info.mbedtlsVersion}: RSA keygen is about 10x slower on MCUs since Mbed TLS 3.6.7 (Mbed-TLS/mbedtls#10830)`,
-          );
-        }
-        out.result({ port, reset, ...info, featureNames: features }, () =>
-          [
-            `firmware:  rsagen ${info.firmwareVersion} (protocol v${info.protoVersion})`,
-            `target:    ${info.target}`,
-            `features:  ${features.join(", ") || "none"}`,
-            `key sizes: ${info.minBits}..${info.maxBits} bits`,
-            `ESP-IDF:   ${info.idfVersion}, ${info.mbedtlsVersion}`,
-            `free heap: ${info.freeHeap} bytes (largest block ${info.largestFreeBlock})`,
-            `watchdog:  ${info.wdtTimeoutMs} ms`,
-            `key job:   ${STATES[info.jobState] ?? info.jobState}`,
-          ].join("\n"),
-        );
-      } finally {
-        await s.close();
-      }
-    });
+    .action(async (opts: InfoOptions, cmd: Command) => (await import("./actions/info.js")).run(opts, cmd));
 }

@@ -1,6 +1,12 @@
 /**
- * rsagen entry point: commander wiring only. Each command lives in its own file and loads its
- * work modules lazily, so `rsagen --help` stays fast.
+ * rsagen entry point: commander wiring only. Every command is two modules:
+ *   - src/cli/<name>.ts declares it (register<Name>: description, options, help text) and imports
+ *     nothing heavy: `commander` types and other declarations only, never zod, serialport,
+ *     esptool-js, execa, options.ts/config.ts/context.ts or a work module;
+ *   - src/cli/actions/<name>.ts runs it (`run(opts, cmd)`: zod validation, the work, rendering) and
+ *     is loaded by the declaration's action with `await import(...)` when the command runs.
+ * So `rsagen --help` and `rsagen <command> --help` load commander and the declarations only
+ * (test/cli/lazy-load.test.ts checks it; docs/architecture.md, "Adding a command").
  */
 import { Command, CommanderError } from "commander";
 import { RsagenError, toRsagenError } from "../errors.js";
@@ -13,6 +19,16 @@ import { registerMonitor } from "./monitor.js";
 import { createOutput } from "./output.js";
 import { registerSim } from "./sim.js";
 import { VERSION } from "./version.js";
+
+/** The commands, in the order `rsagen --help` lists them. */
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerBuild,
+  registerFlash,
+  registerKeygen,
+  registerSim,
+  registerMonitor,
+  registerInfo,
+];
 
 export function buildProgram(): Command {
   const program = new Command("rsagen")
@@ -39,12 +55,7 @@ export function buildProgram(): Command {
   // replaced by ours (one line plus a hint, or JSON), and nothing calls process.exit behind us.
   program.exitOverride();
   program.configureOutput({ outputError: () => {} });
-  registerBuild(program);
-  registerFlash(program);
-  registerKeygen(program);
-  registerSim(program);
-  registerMonitor(program);
-  registerInfo(program);
+  for (const register of COMMANDS) register(program);
   return program;
 }
 

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { RsagenError } from "../errors.js";
 import type { BoardFaults } from "./board.js";
+import { FAULT_KNOB_DOCS, type FaultKnobName } from "./fault-knobs.js";
 
 const NUMBER = /^(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?$/i;
 
@@ -31,36 +32,28 @@ interface Knob {
   help: string;
 }
 
-/** User name -> BoardFaults field. Order is the order of `rsagen sim --help`. */
-export const FAULT_KNOBS: Record<string, Knob> = {
-  noise: { key: "noiseRate", schema: rate, help: "per byte: insert a random byte after it" },
-  bitflip: { key: "bitFlipRate", schema: rate, help: "per byte: flip one random bit" },
-  drop: { key: "dropRate", schema: rate, help: "per byte: lose it" },
-  direction: {
-    key: "direction",
-    schema: z.enum(["both", "to-chip", "from-chip"], "use both, to-chip or from-chip"),
-    help: "which way noise/bitflip/drop hit (default both)",
-  },
-  seed: { key: "seed", schema: count, help: "seed of the fault PRNG (default 1), to replay a run" },
-  "reset-after-rx": {
-    key: "resetAfterRxBytes",
-    schema: count,
-    help: "EN reset once N bytes reached the chip",
-  },
-  "power-loss-after-rx": {
-    key: "powerLossAfterRxBytes",
-    schema: count,
-    help: "power cut once N bytes reached the chip",
-  },
-  "reset-at": { key: "resetAtMs", schema: ms, help: "EN reset N ms after start" },
-  "power-loss-at": { key: "powerLossAtMs", schema: ms, help: "power cut N ms after start" },
-  "power-off": { key: "powerOffMs", schema: ms, help: "how long power stays off (default 200 ms)" },
-  "flash-stuck-after": {
-    key: "flashStuckAfterBytes",
-    schema: count,
-    help: "flash programming hangs after N bytes (loader stops answering until reset)",
-  },
+/** Each knob's value schema; the names, fields and help lines are in fault-knobs.ts. */
+const SCHEMAS: Record<FaultKnobName, z.ZodType<unknown, string>> = {
+  noise: rate,
+  bitflip: rate,
+  drop: rate,
+  direction: z.enum(["both", "to-chip", "from-chip"], "use both, to-chip or from-chip"),
+  seed: count,
+  "reset-after-rx": count,
+  "power-loss-after-rx": count,
+  "reset-at": ms,
+  "power-loss-at": ms,
+  "power-off": ms,
+  "flash-stuck-after": count,
 };
+
+/** User name -> BoardFaults field, schema and help. Order is the order of `rsagen sim --help`. */
+export const FAULT_KNOBS: Record<string, Knob> = Object.fromEntries(
+  Object.entries(FAULT_KNOB_DOCS).map(([name, doc]) => [
+    name,
+    { key: doc.key, help: doc.help, schema: SCHEMAS[name as FaultKnobName] },
+  ]),
+);
 
 const HINT = `knobs: ${Object.keys(FAULT_KNOBS).join(", ")}; e.g. --fault noise=1e-4 --fault reset-after-rx=5000`;
 
@@ -70,7 +63,7 @@ export function parseFaultSpecs(specs: readonly string[]): BoardFaults {
   for (const spec of specs) {
     const eq = spec.indexOf("=");
     const name = (eq < 0 ? spec : spec.slice(0, eq)).trim().toLowerCase();
-    const knob = FAULT_KNOBS[name];
+    const knob = Object.hasOwn(FAULT_KNOBS, name) ? FAULT_KNOBS[name] : undefined; // not 'constructor'
     if (!knob) throw new RsagenError("E_USAGE", `--fault ${spec}: unknown fault '${name}'`, HINT);
     if (eq < 0) throw new RsagenError("E_USAGE", `--fault ${spec}: expected ${name}=<value>`, HINT);
     const r = knob.schema.safeParse(spec.slice(eq + 1).trim());
@@ -81,12 +74,4 @@ export function parseFaultSpecs(specs: readonly string[]): BoardFaults {
     faults[knob.key] = r.data;
   }
   return faults as BoardFaults;
-}
-
-/** One line per knob for --help. */
-export function faultKnobsHelp(): string {
-  const w = Math.max(...Object.keys(FAULT_KNOBS).map((k) => k.length));
-  return Object.entries(FAULT_KNOBS)
-    .map(([name, k]) => `  ${name.padEnd(w)}  ${k.help}`)
-    .join("\n");
 }

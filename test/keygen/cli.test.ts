@@ -164,7 +164,7 @@ describe("keygen CLI details", () => {
   });
 
   it("repeatedPorts collects every -p/--port form", async () => {
-    const { repeatedPorts } = await import("../../src/cli/keygen.js");
+    const { repeatedPorts } = await import("../../src/cli/actions/keygen.js");
     expect(
       repeatedPorts([
         "node",
@@ -184,7 +184,7 @@ describe("keygen CLI details", () => {
   });
 
   it("formats durations from milliseconds to minutes", async () => {
-    const { formatDuration } = await import("../../src/cli/keygen.js");
+    const { formatDuration } = await import("../../src/cli/actions/keygen.js");
     expect([formatDuration(45.4), formatDuration(1234), formatDuration(185_000)]).toEqual([
       "45 ms",
       "1.2 s",
