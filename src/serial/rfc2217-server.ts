@@ -3,9 +3,12 @@
  * real board. The board listens to its events (bytes from the client, baud/format changes, DTR/RTS
  * changes with timestamps, purges, break) and writes its UART output back with write().
  *
- * Policy: one client at a time; a new connection REPLACES the current one (the old socket is
- * closed, its client sees E_PORT_LOST). A client that died without closing its socket would
- * otherwise lock the board out; a refused reconnect after `rsagen flash` would be a flaky race.
+ * Policy: one client at a time. While a client is connected, a new connection is refused the way
+ * ser2net refuses one (ser2net 4.x sends its text "Port already in use\r\n" and closes): the
+ * newcomer gets that line, no Telnet negotiation, and the server closes its side; the connected
+ * client and its job are not touched. rsagen's client turns the line into E_PORT_BUSY; pyserial
+ * (esptool) fails its open for want of negotiation. A client counts as gone as soon as it
+ * half-closes (FIN), so a reconnect right after a clean close is never refused.
  *
  * Telnet side as pyserial's PortManager (used by esp_rfc2217_server) does it: the server offers
  * WILL BINARY, DO BINARY, WILL SGA, WILL COM-PORT-OPTION, accepts the client's WILL/DO for those,
@@ -88,8 +91,13 @@ export interface SignalChange extends Signals {
   at: number;
 }
 
+/** The line a refused connection receives (ser2net's text, so tools that know ser2net know it). */
+export const PORT_IN_USE_TEXT = "Port already in use\r\n";
+
 export interface Rfc2217ServerEvents {
   connect: [client: { address: string; port: number }];
+  /** A connection refused because another client is connected (`holder`). */
+  refused: [client: { address: string; port: number }, holder: { address: string; port: number }];
   disconnect: [];
   /** Bytes the client sent to the serial port (IAC doubling already removed). */
   data: [bytes: Uint8Array];
@@ -240,18 +248,29 @@ export class Rfc2217Server extends EventEmitter<Rfc2217ServerEvents> {
   }
 
   private accept(socket: net.Socket): void {
-    const previous = this.client;
-    if (previous) {
-      previous.replaced = true;
-      previous.socket.destroy();
-      this.clientGone(previous);
+    socket.on("error", () => undefined);
+    const current = this.client;
+    if (current) {
+      this.refuse(socket, current);
+      return;
     }
     const conn = new ClientConnection(socket, this);
     this.client = conn;
+    socket.on("end", () => this.clientGone(conn));
     socket.on("close", () => this.clientGone(conn));
-    socket.on("error", () => undefined);
-    this.emit("connect", { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 });
+    this.emit("connect", peerOf(socket));
     conn.start();
+  }
+
+  /** Answers a second client with ser2net's "Port already in use" line and closes it. */
+  private refuse(socket: net.Socket, current: ClientConnection): void {
+    this.emit("refused", peerOf(socket), peerOf(current.socket));
+    socket.end(PORT_IN_USE_TEXT);
+    // A peer that never closes its side is cut off rather than kept half-open.
+    const timer = setTimeout(() => socket.destroy(), 2000);
+    timer.unref();
+    socket.on("close", () => clearTimeout(timer));
+    socket.resume(); // whatever it sends is discarded
   }
 
   private clientGone(conn: ClientConnection): void {
@@ -389,9 +408,12 @@ export class Rfc2217Server extends EventEmitter<Rfc2217ServerEvents> {
   }
 }
 
+function peerOf(socket: net.Socket): { address: string; port: number } {
+  return { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+}
+
 /** One client's Telnet state. */
 class ClientConnection {
-  replaced = false;
   private parser = new TelnetParser();
   private agreed = false;
   private readonly telnetOptions = [
@@ -431,7 +453,6 @@ class ClientConnection {
 
   private onData(chunk: Buffer): void {
     for (const ev of this.parser.feed(chunk)) {
-      if (this.replaced) return;
       if (ev.kind === "data") this.server.handleData(ev.bytes);
       else if (ev.kind === "negotiate") this.onNegotiate(ev.verb, ev.option);
       else if (ev.kind === "subnegotiation" && ev.option === OPT_COM_PORT)

@@ -86,6 +86,8 @@ export class Rfc2217Transport extends TransportBase {
   private controlChain: Promise<unknown> = Promise.resolve();
   private negotiationChanged: (() => void) | undefined;
   private socketError: string | undefined;
+  /** Text the server sent before the port was set up (a refusal such as "Port already in use"). */
+  private setupText = "";
 
   constructor(
     path: string,
@@ -136,6 +138,7 @@ export class Rfc2217Transport extends TransportBase {
     this.beginOpen();
     this.resetLines = true;
     this.socketError = undefined;
+    this.setupText = "";
     // Options we offer and accept; everything else is refused.
     this.telnetOptions = [
       new TelnetOptionState(OPT_BINARY, "we", true),
@@ -185,7 +188,7 @@ export class Rfc2217Transport extends TransportBase {
           new RsagenError(
             "E_NO_PORT",
             `${where} did not negotiate the RFC 2217 COM-PORT-OPTION within ${this.options.connectTimeoutMs} ms`,
-            "is this an RFC 2217 server? ser2net needs a telnet(rfc2217) accepter (or 'remctl' in old configs)",
+            "is this an RFC 2217 server? ser2net needs a telnet(rfc2217) accepter (or 'remctl' in old configs); esp_rfc2217_server queues a second client silently until the first disconnects",
           ),
         );
       }, this.options.connectTimeoutMs);
@@ -198,11 +201,12 @@ export class Rfc2217Transport extends TransportBase {
           clearTimeout(timer);
           this.negotiationChanged = undefined;
           reject(
-            new RsagenError(
-              "E_NO_PORT",
-              `${where} refused the RFC 2217 COM-PORT-OPTION`,
-              "the server is a plain telnet/raw port; enable RFC 2217 on it (ser2net: telnet(rfc2217))",
-            ),
+            this.busyError() ??
+              new RsagenError(
+                "E_NO_PORT",
+                `${where} refused the RFC 2217 COM-PORT-OPTION`,
+                "the server is a plain telnet/raw port; enable RFC 2217 on it (ser2net: telnet(rfc2217))",
+              ),
           );
         }
       };
@@ -220,6 +224,8 @@ export class Rfc2217Transport extends TransportBase {
     for (const ev of this.parser.feed(chunk)) {
       switch (ev.kind) {
         case "data":
+          if (!this.opened && this.setupText.length < 512)
+            this.setupText += Buffer.from(ev.bytes).toString("latin1");
           this.deliver(ev.bytes);
           break;
         case "negotiate":
@@ -265,6 +271,7 @@ export class Rfc2217Transport extends TransportBase {
     this.finish(requested, this.socketError ?? "the server closed the connection");
     const err =
       this.lost ??
+      (requested ? undefined : this.busyError()) ??
       new RsagenError(
         requested ? "E_INTERNAL" : "E_NO_PORT",
         requested
@@ -280,6 +287,20 @@ export class Rfc2217Transport extends TransportBase {
     }
     this.waiters.clear();
     if (!wasOpen) this.negotiationChanged?.();
+  }
+
+  /**
+   * The server refused us because another client is connected: ser2net and rsagen sim answer
+   * "Port already in use" (ser2net 4.x's text) and close before any negotiation.
+   */
+  private busyError(): RsagenError | undefined {
+    const line = /[^\r\n]*\bin use\b[^\r\n]*/i.exec(this.setupText)?.[0]?.trim();
+    if (!line) return undefined;
+    return new RsagenError(
+      "E_PORT_BUSY",
+      `rfc2217://${this.host}:${this.port} is in use by another client (the server answered "${line}")`,
+      "wait for the other session (rsagen, esptool, a serial monitor) to finish, or stop it; the server serves one client at a time",
+    );
   }
 
   /** Sends one COM-PORT-OPTION command and resolves with the server's answer value. */

@@ -74,6 +74,8 @@ export interface BoardEvents {
   state: [state: ChipState, detail?: string];
   /** Everything the chip sent (after faults), for tests and the CLI's --verbose. */
   tx: [bytes: Uint8Array];
+  /** A second RFC 2217 client was refused ("Port already in use") while `holder` is connected. */
+  refused: [client: { address: string; port: number }, holder: { address: string; port: number }];
 }
 
 /** Factory MAC derived from a seed: locally administered, unicast (no vendor OUI is claimed). */
@@ -165,6 +167,7 @@ export class Board extends EventEmitter<BoardEvents> {
     const s = this.server!;
     s.on("data", (b) => this.fromHost(b));
     s.on("baud", (baud) => this.rxPacer?.setBaud(baud));
+    s.on("refused", (client, holder) => this.emit("refused", client, holder));
     s.on("signals", (c) => this.resetLines.setLines(c.dtr, c.rts));
     this.resetLines.on("hold", (cause) => this.holdReset(cause === "pulse" ? "reset fault" : undefined));
     this.resetLines.on("release", (r) => {

@@ -2,6 +2,7 @@
 // Debian package python3-serial. Required in CI (.ci/run installs it); skipped elsewhere if absent.
 import { spawn, spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
+import { openTransport } from "../../src/serial/open-transport.js";
 import { Rfc2217Server, type SignalChange } from "../../src/serial/rfc2217-server.js";
 
 function pythonWithPyserial(): string | undefined {
@@ -77,4 +78,38 @@ describe.skipIf(!python && !required)("pyserial rfc2217 client against our serve
       ["dtr", false, false],
     ]);
   });
+
+  it("a second pyserial client is refused (the open fails) while the first keeps the port", async () => {
+    expect(python, "python3-serial is missing (apt-get install python3-serial)").toBeDefined();
+    const server = await Rfc2217Server.listen();
+    cleanups.push(() => server.close());
+    const first = await openTransport(server.url);
+    cleanups.push(() => first.close());
+    const script = `
+import serial, sys
+try:
+    serial.serial_for_url(sys.argv[1], baudrate=115200, timeout=1)
+except serial.SerialException as e:
+    print("refused:", e)
+    sys.exit(0)
+sys.exit("opened")
+`;
+    const child = spawn(python!, ["-c", script, server.url], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(0);
+    // pyserial waits its 3 s network timeout for a negotiation that never comes.
+    expect(out).toMatch(/^refused: Remote does not seem to support RFC2217/);
+    expect(first.isOpen).toBe(true);
+    const got = readFirst(first);
+    await server.write(Uint8Array.of(9));
+    expect(Array.from(await got)).toEqual([9]);
+  }, 15_000);
 });
+
+function readFirst(t: { once(event: "data", l: (b: Uint8Array) => void): unknown }): Promise<Uint8Array> {
+  return new Promise((resolve) => t.once("data", resolve));
+}

@@ -151,15 +151,56 @@ describe("RFC 2217 client <-> server on loopback", () => {
     expect(server.signals).toEqual({ dtr: false, rts: false });
   });
 
-  it("a second client replaces the first", async () => {
+  it("a second client is refused with E_PORT_BUSY while the first keeps its port", async () => {
     const { server, client } = await setup();
-    const firstClosed = nextEvent<RsagenError | undefined>(client, "close");
-    const second = await openTransport(server.url);
-    cleanups.push(() => second.close());
-    expect((await firstClosed)?.code).toBe("E_PORT_LOST");
-    const got = readBytes(second, 2);
+    const refused: string[] = [];
+    server.on("refused", (c, holder) => refused.push(`${c.address} -> ${holder.port}`));
+    let firstClosed = false;
+    client.on("close", () => {
+      firstClosed = true;
+    });
+    const err = await openTransport(server.url).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RsagenError);
+    expect((err as RsagenError).code).toBe("E_PORT_BUSY");
+    expect((err as RsagenError).exitCode).toBe(17);
+    expect((err as RsagenError).message).toBe(
+      `${server.url} is in use by another client (the server answered "Port already in use")`,
+    );
+    expect((err as RsagenError).hint).toMatch(/one client at a time/);
+    expect(refused).toHaveLength(1);
+    // The first client is untouched: still open, data both ways, lines.
+    expect(firstClosed).toBe(false);
+    expect(client.isOpen).toBe(true);
+    const got = readBytes(client, 2);
     await server.write(Uint8Array.of(0x55, 0xaa));
     expect(Array.from(await got)).toEqual([0x55, 0xaa]);
+    const atServer = collect(server, 1);
+    await client.write(Uint8Array.of(7));
+    expect(Array.from(await atServer)).toEqual([7]);
+    await client.setSignals({ dtr: true });
+    expect(server.signals.dtr).toBe(true);
+  });
+
+  it("a refused connection gets ser2net's line and a close, nothing else", async () => {
+    const { server } = await setup();
+    const raw = net.connect(server.port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    raw.on("data", (c: Buffer) => chunks.push(c));
+    await new Promise((r) => raw.once("close", r));
+    expect(Buffer.concat(chunks).toString("latin1")).toBe("Port already in use\r\n");
+  });
+
+  it("after the first client closes, the next one is served at once", async () => {
+    const { server, client } = await setup();
+    await client.close();
+    const second = await openTransport(server.url);
+    cleanups.push(() => second.close());
+    const got = readBytes(second, 1);
+    await server.write(Uint8Array.of(0x42));
+    expect(Array.from(await got)).toEqual([0x42]);
   });
 
   it("refused connection -> E_NO_PORT with a hint", async () => {
