@@ -70,6 +70,13 @@ function onPath(name: string, env: NodeJS.ProcessEnv): boolean {
 
 export async function hostBuild(o: HostBuildOptions): Promise<BuildResult> {
   checkToggles(o.toggles);
+  if (o.toggles.taskWdtS !== undefined) {
+    throw new RsagenError(
+      "E_USAGE",
+      "--task-wdt sets the ESP-IDF build's watchdog; the virtual board sets it at run time",
+      "use rsagen sim --wdt-ms instead",
+    );
+  }
   const projectRoot = resolve(o.projectRoot);
   const env = o.env ?? process.env;
   const dir = resolve(

@@ -46,7 +46,12 @@ export const manifestSchema = z.strictObject({
   schema: z.literal(1),
   kind: z.enum(["idf", "host"]),
   target: z.enum(TARGET_NAMES),
-  toggles: z.strictObject({ hwMpi: z.boolean(), cryptoExtra: z.boolean(), inlineKeygen: z.boolean() }),
+  toggles: z.strictObject({
+    hwMpi: z.boolean(),
+    cryptoExtra: z.boolean(),
+    inlineKeygen: z.boolean(),
+    taskWdtS: z.number().int().optional(),
+  }),
   projectName: z.string(),
   version: z.string(),
   /** ESP-IDF version that built it, or "host". */

@@ -13,7 +13,12 @@ export interface Toggles {
   cryptoExtra: boolean;
   /** CONFIG_RSAGEN_INLINE_KEYGEN: negative control, keygen inline in the command loop. */
   inlineKeygen: boolean;
+  /** CONFIG_ESP_TASK_WDT_TIMEOUT_S when not the sdkconfig default (5 s); ESP-IDF builds only. */
+  taskWdtS?: number | undefined;
 }
+
+/** ESP-IDF's range for CONFIG_ESP_TASK_WDT_TIMEOUT_S (components/esp_system/Kconfig, v5.5.5). */
+export const TASK_WDT_RANGE_S = { min: 1, max: 60 } as const;
 
 export const DEFAULT_TOGGLES: Toggles = { hwMpi: true, cryptoExtra: true, inlineKeygen: false };
 
@@ -21,6 +26,16 @@ export type BuildKind = "idf" | "host";
 
 /** Throws E_USAGE when the toggles contradict each other. */
 export function checkToggles(t: Toggles): void {
+  if (
+    t.taskWdtS !== undefined &&
+    (!Number.isInteger(t.taskWdtS) || t.taskWdtS < TASK_WDT_RANGE_S.min || t.taskWdtS > TASK_WDT_RANGE_S.max)
+  ) {
+    throw new RsagenError(
+      "E_USAGE",
+      `--task-wdt ${t.taskWdtS}: the task watchdog timeout is whole seconds from ${TASK_WDT_RANGE_S.min} to ${TASK_WDT_RANGE_S.max}`,
+      "e.g. --task-wdt 1 (ESP-IDF's smallest)",
+    );
+  }
   if (t.inlineKeygen && !t.cryptoExtra) {
     throw new RsagenError(
       "E_USAGE",
@@ -32,7 +47,7 @@ export function checkToggles(t: Toggles): void {
 
 /**
  * Folder name under the build root:
- *   ESP-IDF: <target>-<hwmpi|swmpi>-<cx|nocx>[-inline]   e.g. esp32c3-hwmpi-cx
+ *   ESP-IDF: <target>-<hwmpi|swmpi>-<cx|nocx>[-inline][-wdt<s>]   e.g. esp32c3-hwmpi-cx
  *   host:    <target>-host-<cx|nocx>[-inline]            e.g. esp32c3-host-cx
  */
 export function buildFolderName(target: TargetName, t: Toggles, kind: BuildKind): string {
@@ -40,5 +55,6 @@ export function buildFolderName(target: TargetName, t: Toggles, kind: BuildKind)
   parts.push(kind === "host" ? "host" : t.hwMpi ? "hwmpi" : "swmpi");
   parts.push(t.cryptoExtra ? "cx" : "nocx");
   if (t.inlineKeygen) parts.push("inline");
+  if (t.taskWdtS !== undefined) parts.push(`wdt${t.taskWdtS}`);
   return parts.join("-");
 }

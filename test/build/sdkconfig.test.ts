@@ -108,12 +108,28 @@ describe("SDKCONFIG_DEFAULTS composition", () => {
     );
   });
 
+  it("--task-wdt: its own folder, CONFIG_ESP_TASK_WDT_TIMEOUT_S in the toggle file, ESP-IDF's range only", () => {
+    const t: Toggles = { hwMpi: false, cryptoExtra: true, inlineKeygen: true, taskWdtS: 1 };
+    expect(buildFolderName("esp32c3", t, "idf")).toBe("esp32c3-swmpi-cx-inline-wdt1");
+    const d = composeDefaults(ROOT, "esp32c3", t, join(ROOT, "build", buildFolderName("esp32c3", t, "idf")));
+    expect(d.togglesText).toContain("CONFIG_ESP_TASK_WDT_TIMEOUT_S=1\n");
+    // The toggle file comes last, so it wins over common.defaults' 5 s.
+    expect(d.effective.get("ESP_TASK_WDT_TIMEOUT_S")?.value).toEqual({ kind: "raw", value: "1" });
+    expect(composeDefaults(ROOT, "esp32", DEFAULT_T, "/tmp/x").togglesText).not.toContain("TASK_WDT");
+    for (const bad of [0, 61, 1.5]) {
+      expect(() => checkToggles({ ...DEFAULT_T, taskWdtS: bad })).toThrow(/whole seconds from 1 to 60/);
+    }
+    expect(() => checkToggles({ ...DEFAULT_T, taskWdtS: 60 })).not.toThrow();
+  });
+
   it("rejects --inline-keygen with --no-crypto-extra", () => {
     expect(() => checkToggles({ hwMpi: true, cryptoExtra: false, inlineKeygen: true })).toThrow(
       /--inline-keygen/,
     );
   });
 });
+
+const DEFAULT_T: Toggles = { hwMpi: true, cryptoExtra: true, inlineKeygen: false };
 
 describe("defaults parser", () => {
   it("reads y, n, numbers and strings", () => {
