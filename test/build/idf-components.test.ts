@@ -151,14 +151,28 @@ const IDF_HEADERS: Record<string, HeaderSource[]> = {
       component: "esp_system",
       path: "esp_system/include/esp_task_wdt.h",
       uses: [
-        "esp_task_wdt_reconfigure",
-        "esp_task_wdt_add",
-        "esp_task_wdt_reset",
-        "esp_task_wdt_delete",
+        "esp_task_wdt_init",
         "esp_task_wdt_config_t",
+        "esp_task_wdt_add_user",
+        "esp_task_wdt_reset_user",
+        "esp_task_wdt_delete_user",
+        "esp_task_wdt_user_handle_t",
       ],
     },
   ],
+  "esp_freertos_hooks.h": [
+    {
+      component: "esp_system",
+      path: "esp_system/include/esp_freertos_hooks.h",
+      uses: [
+        "esp_register_freertos_idle_hook_for_cpu",
+        "esp_register_freertos_tick_hook_for_cpu",
+        "esp_deregister_freertos_idle_hook_for_cpu",
+        "esp_deregister_freertos_tick_hook_for_cpu",
+      ],
+    },
+  ],
+  "esp_attr.h": [{ component: "esp_common", path: "esp_common/include/esp_attr.h", uses: ["IRAM_ATTR"] }],
   "esp_timer.h": [
     { component: "esp_timer", path: "esp_timer/include/esp_timer.h", uses: ["esp_timer_get_time"] },
   ],
@@ -231,6 +245,16 @@ function projectHeader(h: string, from: Component): { comp: Component; file: str
   return undefined;
 }
 
+/**
+ * Public REQUIRES of ESP-IDF components the firmware requires, where they matter for what it
+ * includes: `driver` is the UART driver itself before v5.3 and publicly requires esp_driver_uart
+ * (and the other esp_driver_* split out of it) from v5.3 on (components/driver/CMakeLists.txt).
+ * Checked in the tree with RSAGEN_IDF_SRC.
+ */
+const IDF_PUBLIC_REQUIRES: Record<string, { requires: string[]; since: Version }> = {
+  driver: { requires: ["esp_driver_uart"], since: [5, 3] },
+};
+
 /** Components `c` may include from: common, its requirements, public requirements of those, recursively. */
 function visible(c: Component): Set<string> | "all" {
   if (c.name === "main" && c.requires.length === 0 && c.privRequires.length === 0) return "all";
@@ -242,6 +266,8 @@ function visible(c: Component): Set<string> | "all" {
     seen.add(n);
     const proj = COMPONENTS.find((x) => x.name === n);
     if (proj) queue.push(...proj.requires);
+    const idf = IDF_PUBLIC_REQUIRES[n];
+    if (idf) queue.push(...idf.requires);
   }
   return seen;
 }
@@ -366,6 +392,30 @@ describe.skipIf(!IDF)("firmware components against ESP-IDF sources (RSAGEN_IDF_S
     for (const r of COMMON)
       if (!existsSync(join(IDF!, "components", r, "CMakeLists.txt"))) missing.push(`common: ${r}`);
     expect(missing).toEqual([]);
+  });
+
+  it("ESP-IDF components publicly require what IDF_PUBLIC_REQUIRES says", () => {
+    const v = idfVersion(IDF!);
+    const problems: string[] = [];
+    for (const [name, { requires, since }] of Object.entries(IDF_PUBLIC_REQUIRES)) {
+      if (!atLeast(v, since)) continue;
+      // The nearest argument keyword before the name must be REQUIRES (not PRIV_REQUIRES): the
+      // component's register call spans conditionals, so it is read as text.
+      const text = readFileSync(join(IDF!, "components", name, "CMakeLists.txt"), "utf8").replace(
+        /#.*$/gm,
+        "",
+      );
+      for (const r of requires) {
+        const at = text.search(new RegExp(`\\b${r}\\b`));
+        const keywords = [
+          ...text
+            .slice(0, Math.max(at, 0))
+            .matchAll(/\b(PRIV_REQUIRES|REQUIRES|SRCS|INCLUDE_DIRS|PRIV_INCLUDE_DIRS|LDFRAGMENTS)\b/g),
+        ];
+        if (at < 0 || keywords.at(-1)?.[1] !== "REQUIRES") problems.push(`${name} does not REQUIRE ${r}`);
+      }
+    }
+    expect(problems).toEqual([]);
   });
 
   it("every header is where IDF_HEADERS says, with the identifiers the firmware uses", () => {
