@@ -13,6 +13,7 @@ export interface BuildOptions {
   docker: string | boolean | undefined;
   buildDir: string | undefined;
   inlineKeygen: boolean;
+  taskWdt: string | undefined;
 }
 
 export function registerBuild(program: Command): void {
@@ -32,7 +33,11 @@ export function registerBuild(program: Command): void {
       "--docker [image]",
       "build inside the official ESP-IDF Docker image (default image: espressif/idf:v5.5)",
     )
-    .option("--build-dir <dir>", "root of the build folders (default: build/ in the project)")
+    .option("--build-dir <dir>", "root of the build folders (default: ./build)")
+    .option(
+      "--task-wdt <seconds>",
+      "task watchdog timeout of the ESP-IDF build, 1..60 (default: 5, from sdkconfig/)",
+    )
     .option(
       "--inline-keygen",
       "negative control: run keygen inline in the command loop (trips the watchdog)",

@@ -2,7 +2,7 @@
  * `rsagen build` as a user runs it (compiled CLI), with the stand-in idf.py from
  * test/fixtures/idf on PATH because ESP-IDF cannot be installed here; --host uses real CMake.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -162,5 +162,41 @@ describe("rsagen build (CLI)", () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("[3/5] Linking CXX executable rsagen.elf");
     expect(r.stderr).toContain("Project build complete.");
+  });
+
+  it("run outside an rsagen checkout: builds the installed package's firmware into ./build of the current folder", () => {
+    const user = mkdtempSync(join(tmp, "user-"));
+    const r = runCli(["--json", "build", "--target", "esp32c3", "--task-wdt", "3"], {
+      cwd: user,
+      env: { PATH: PATH_WITH_IDF, IDF_PATH: "" },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const result = jsonLines(r.stdout).at(-1)!.result as { dir: string; manifest: { toggles: unknown } };
+    expect(result.dir).toBe(join(user, "build/esp32c3-hwmpi-cx-wdt3"));
+    expect(result.manifest.toggles).toMatchObject({ taskWdtS: 3 });
+    expect(readFileSync(join(result.dir, "rsagen-toggles.defaults"), "utf8")).toContain(
+      "CONFIG_ESP_TASK_WDT_TIMEOUT_S=3",
+    );
+    // The package (here: this checkout, which the CLI falls back on) got nothing.
+    expect(existsSync(join(REPO_ROOT, "build/esp32c3-hwmpi-cx-wdt3"))).toBe(false);
+    // ...and rsagen flash finds it there: it reads that build's images (the stand-in idf.py writes
+    // placeholder images, so the plan refuses them) before it would touch the port.
+    const f = runCli(["flash", "--port", "rfc2217://127.0.0.1:1"], {
+      cwd: user,
+      env: { PATH: PATH_WITH_IDF },
+    });
+    expect(f.status).toBe(EXIT_CODES.E_BAD_IMAGE);
+    expect(f.stderr).toMatch(/^error: bootloader\.bin: does not start with the image magic/m);
+  });
+
+  it("--task-wdt outside 1..60, or with --host, is a usage error", () => {
+    for (const bad of ["0", "61", "1.5", "x"]) {
+      const r = run(["build", "--target", "esp32c3", "--task-wdt", bad]);
+      expect(r.status).toBe(EXIT_CODES.E_USAGE);
+      expect(r.stderr).toMatch(/whole seconds from 1 to 60/);
+    }
+    const h = run(["build", "--host", "--target", "esp32c3", "--task-wdt", "1"]);
+    expect(h.status).toBe(EXIT_CODES.E_USAGE);
+    expect(h.stderr).toMatch(/rsagen sim --wdt-ms/);
   });
 });

@@ -63,12 +63,26 @@ export async function run(raw: BuildOptions, c: Command, seen: ReadonlySet<strin
       "e.g. rsagen build --target esp32c3 (or --matrix for all)",
     );
 
+  const taskWdtS = raw.taskWdt !== undefined ? parseTaskWdt(raw.taskWdt) : undefined;
+  if (raw.host && taskWdtS !== undefined)
+    throw new RsagenError(
+      "E_USAGE",
+      "--task-wdt sets the ESP-IDF build's watchdog; the virtual board sets it at run time",
+      "use rsagen sim --wdt-ms instead",
+    );
   const root = projectRoot(process.cwd());
-  const buildRoot = raw.buildDir ?? settings.config.buildDir;
+  // Build output goes to the user's folder, never into the installed package (which a system-wide
+  // install cannot write, and every user would share). rsagen flash looks in ./build too.
+  const buildRoot = resolve(raw.buildDir ?? settings.config.buildDir ?? "build");
   const common = {
     projectRoot: root,
-    buildRoot: buildRoot !== undefined ? resolve(buildRoot) : undefined,
-    toggles: { hwMpi: raw.hwMpi, cryptoExtra: raw.cryptoExtra, inlineKeygen: Boolean(raw.inlineKeygen) },
+    buildRoot,
+    toggles: {
+      hwMpi: raw.hwMpi,
+      cryptoExtra: raw.cryptoExtra,
+      inlineKeygen: Boolean(raw.inlineKeygen),
+      ...(taskWdtS !== undefined ? { taskWdtS } : {}),
+    },
     version: VERSION,
     events: buildEvents(out, target ?? "all"),
   };
@@ -109,6 +123,17 @@ export async function run(raw: BuildOptions, c: Command, seen: ReadonlySet<strin
   }
 }
 
+function parseTaskWdt(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 60)
+    throw new RsagenError(
+      "E_USAGE",
+      `--task-wdt ${text}: the task watchdog timeout is whole seconds from 1 to 60`,
+      "e.g. --task-wdt 1 (ESP-IDF's smallest)",
+    );
+  return n;
+}
+
 /** How each build stage reads for a human; --json keeps the stage name and its details as they are. */
 function describeStage(name: string, detail: Record<string, unknown>, target: string): string {
   const dir = typeof detail.dir === "string" ? shortPath(detail.dir) : undefined;
@@ -130,7 +155,11 @@ function describeStage(name: string, detail: Record<string, unknown>, target: st
   }
 }
 
-const RUNNERS: Record<string, string> = { path: "idf.py on PATH", "idf-path": "IDF_PATH", docker: "Docker" };
+const RUNNERS: Record<string, string> = {
+  path: "idf.py on PATH",
+  "idf-path": "IDF_PATH or ~/esp/esp-idf",
+  docker: "Docker",
+};
 
 /** A path under the current folder as a relative one, others as they are. */
 function shortPath(p: string): string {
