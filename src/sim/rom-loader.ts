@@ -58,6 +58,8 @@ const SYNC_MAGIC_VALUE = 0x20120707; // first word of the SYNC payload, echoed a
 const ROM_STATUS_LEN = 4; // ESP32-family ROMs: status, error, 0, 0
 const ROM_SYNC_REPLIES = 8; // both ROMs answer one SYNC with 8 identical replies (transcripts @1..8)
 const ROM_WRITE_BLOCK = 0x400;
+/** READ_FLASH_SLOW returns one 64-byte block per command (esptool targets/esp32.py BLOCK_LEN). */
+const ROM_SLOW_READ_BLOCK = 64;
 
 interface WriteSession {
   compressed: boolean;
@@ -101,10 +103,17 @@ export class RomLoader {
   // ROM `value` field quirk: SYNC sets it to the sync magic, READ_REG to the register value, and
   // WRITE_REG / GET_SECURITY_INFO replies repeat it (all 352 WRITE_REG replies in the transcripts).
   private statVal = 0;
-  // ESP32 ROM: an unknown command is answered by repeating the previous reply's header with an
-  // error status, as often as that reply was sent (esp32-chip-id.wire.json frames 10..17).
+  // ESP32 and ESP-ROM (C3 observed) ROMs: an unknown command is answered by repeating the
+  // previous reply's header with an error status, as often as that reply was sent
+  // (esp32-chip-id.wire.json frames 10..17; docs/virtual-board.md "ROM reply buffer").
   private lastReplyOp = 0;
   private lastReplyCount = 1;
+  // The ROM builds every reply in one static buffer: data first, then the status word, whose last
+  // two bytes are never written and show what an earlier, longer reply left there (observed on the
+  // ESP32 and ESP32-C3 mask ROMs under Espressif's QEMU: after READ_FLASH_SLOW or SPI_FLASH_MD5,
+  // READ_REG's status reads 00 00 <stale> <stale>). READ_FLASH_SLOW always sends the whole
+  // 64-byte block, stale tail included.
+  private readonly romBuf = new Uint8Array(0x80);
   private readonly profile: "qemu" | "board";
 
   constructor(private readonly opts: LoaderOptions) {
@@ -165,10 +174,10 @@ export class RomLoader {
     data: Uint8Array = new Uint8Array(0),
     times = 1,
   ): Handled {
-    const statusLen = this.mode === "rom" ? ROM_STATUS_LEN : 2;
-    const body = new Uint8Array(data.length + statusLen);
-    body.set(data, 0);
-    const frame = slipEncode(encodeResponse(op, value, body));
+    // The ROM's value field is the last READ_REG value (or SYNC's magic) in every reply, whatever
+    // the command (ESP32 and ESP32-C3 ROMs under QEMU: rom-transcripts/*-rom-buffer.probe.json).
+    const v = this.mode === "rom" ? this.statVal : value;
+    const frame = slipEncode(encodeResponse(op, v, this.body(data, 0, 0)));
     for (let i = 0; i < times; i++) out.push({ kind: "send", bytes: frame });
     this.lastReplyOp = op;
     this.lastReplyCount = times;
@@ -176,15 +185,32 @@ export class RomLoader {
   }
 
   private fail(out: LoaderAction[], op: number, romCode: number, stubCode: number, value?: number): Handled {
-    const statusLen = this.mode === "rom" ? ROM_STATUS_LEN : 2;
-    const body = new Uint8Array(statusLen);
-    body[0] = 1;
-    body[1] = this.mode === "rom" ? romCode : stubCode;
-    const v = value ?? (this.mode === "rom" ? this.statVal : 0);
+    const rom = this.mode === "rom";
+    const body = this.body(new Uint8Array(0), 1, rom ? romCode : stubCode);
+    const v = value ?? (rom ? this.statVal : 0);
     out.push({ kind: "send", bytes: slipEncode(encodeResponse(op, v, body)) });
     this.lastReplyOp = op;
     this.lastReplyCount = 1;
     return HANDLED;
+  }
+
+  /**
+   * Reply payload: data, then the status. The stub sends 2 status bytes; the ROM 4, built in its
+   * reply buffer, whose last two status bytes are whatever an earlier reply left there.
+   */
+  private body(data: Uint8Array, status: number, error: number): Uint8Array {
+    if (this.mode !== "rom") {
+      const b = new Uint8Array(data.length + 2);
+      b.set(data, 0);
+      b[data.length] = status;
+      b[data.length + 1] = error;
+      return b;
+    }
+    const n = data.length;
+    this.romBuf.set(data, 0);
+    this.romBuf[n] = status;
+    this.romBuf[n + 1] = error;
+    return this.romBuf.slice(0, n + ROM_STATUS_LEN);
   }
 
   // ---------------------------------------------------------------- ROM
@@ -242,21 +268,52 @@ export class RomLoader {
       case Op.SPI_SET_PARAMS:
         if (cmd.data.length !== 24) return this.fail(out, cmd.op, RomError.INVALID_MESSAGE, 0);
         return this.reply(out, cmd.op, 0);
+      case Op.READ_FLASH_SLOW:
+        return this.readFlashSlow(cmd, w, out);
       default:
-        return this.unknownRom(out, cmd.op);
+        return this.unknownRom(out);
     }
   }
 
-  private unknownRom(out: LoaderAction[], op?: number): Handled {
-    if (this.opts.target.name === "esp32") {
-      // The ESP32 ROM repeats its previous reply header (op and value) with status 01 05.
-      const body = Uint8Array.from([1, RomError.INVALID_MESSAGE, 0, 0]);
-      const frame = slipEncode(encodeResponse(this.lastReplyOp, this.statVal, body));
-      for (let i = 0; i < this.lastReplyCount; i++) out.push({ kind: "send", bytes: frame });
-      return HANDLED;
-    }
-    this.fail(out, op ?? Op.GET_SECURITY_INFO, RomError.INVALID_MESSAGE, 0);
+  /**
+   * The ROM repeats its previous reply header (op and value) with status 01 05, as often as that
+   * reply was sent (ESP32: esp32-chip-id.wire.json; ESP32-C3: observed under QEMU, docs/virtual-board.md).
+   */
+  private unknownRom(out: LoaderAction[]): Handled {
+    const frame = slipEncode(
+      encodeResponse(
+        this.lastReplyOp,
+        this.statVal,
+        this.body(new Uint8Array(0), 1, RomError.INVALID_MESSAGE),
+      ),
+    );
+    for (let i = 0; i < this.lastReplyCount; i++) out.push({ kind: "send", bytes: frame });
     return HANDLED;
+  }
+
+  /**
+   * ROM READ_FLASH_SLOW (0x0E): `addr, len` (further words ignored), answered with the whole 64-byte
+   * reply block whatever `len` is: the first `len` bytes are flash, the rest is what the buffer held.
+   * len > 64: status 01 0a and the buffer unchanged; a range past the end of flash: 01 09. The value
+   * field carries the last READ_REG value, as for WRITE_REG. (Observed on the ESP32 and ESP32-C3
+   * ROMs under QEMU; esptool reads with it when --no-stub, targets/esp32.py read_flash_slow.)
+   */
+  private readFlashSlow(cmd: RomCommand, w: number[], out: LoaderAction[]): Handled {
+    if (cmd.data.length < 8) return this.fail(out, cmd.op, RomError.INVALID_MESSAGE, 0);
+    const [addr, len] = w as [number, number];
+    const block = () => this.romBuf.subarray(0, ROM_SLOW_READ_BLOCK);
+    const answer = (status: number, error: number) => {
+      const frame = slipEncode(encodeResponse(cmd.op, this.statVal, this.body(block(), status, error)));
+      out.push({ kind: "send", bytes: frame });
+      this.lastReplyOp = cmd.op;
+      this.lastReplyCount = 1;
+      return HANDLED;
+    };
+    if (len > ROM_SLOW_READ_BLOCK) return answer(1, RomError.READ_LENGTH);
+    const data = this.opts.flash.read(addr, len);
+    if (!data) return answer(1, RomError.FLASH_READ);
+    this.romBuf.set(data, 0);
+    return answer(0, 0);
   }
 
   private securityInfo(): Uint8Array {

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SlipDecoder, slipEncode } from "../../src/rom/index.js";
 import { MemoryFlash } from "../../src/sim/flash.js";
 import { RomLoader } from "../../src/sim/rom-loader.js";
 import { TARGETS } from "../../src/targets.js";
@@ -67,5 +68,41 @@ for (const chip of ["esp32c3", "esp32"] as const) {
       const payload = readFileSync(join(DIR, "payload4k.bin"));
       expect(Buffer.from(flash.read(0x10000, 4096)!)).toEqual(payload);
     });
+  });
+}
+
+interface ProbeFile {
+  format: "rom-probe/1";
+  chip: string;
+  steps: Array<{ name: string; request: string; replies: string[] }>;
+}
+
+// The ROM's reply buffer and READ_FLASH_SLOW, probed on the same real ROMs (rom-buffer-probe.py):
+// stale bytes in the status word and in the 64-byte read block, the value field in every reply,
+// the answer to an unknown command. Flash: payload4k.bin at 0x1000, the rest erased.
+for (const chip of ["esp32c3", "esp32"] as const) {
+  describe(`ROM reply-buffer probe replay: ${chip}`, () => {
+    const probe = JSON.parse(readFileSync(join(DIR, `${chip}-rom-buffer.probe.json`), "utf8")) as ProbeFile;
+    const image = new Uint8Array(4 * 1024 * 1024).fill(0xff);
+    image.set(readFileSync(join(DIR, "payload4k.bin")), 0x1000);
+    const loader = new RomLoader({
+      target: TARGETS[chip],
+      flash: new MemoryFlash(image.length, image),
+      mac: new Uint8Array(6),
+      efuseProfile: "qemu",
+    });
+    for (const [i, step] of probe.steps.entries()) {
+      it(`${i} ${step.name}: replies byte-identical`, () => {
+        const actions = loader.receive(slipEncode(hex(step.request)));
+        const got = actions.flatMap((a) =>
+          a.kind === "send"
+            ? new SlipDecoder()
+                .push(a.bytes)
+                .flatMap((e) => (e.kind === "packet" ? [Buffer.from(e.packet).toString("hex")] : []))
+            : [`<${a.kind}>`],
+        );
+        expect(got).toEqual(step.replies);
+      });
+    }
   });
 }
