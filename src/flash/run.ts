@@ -8,7 +8,7 @@ import { resolvePort } from "../serial/ports.js";
 import { chooseBuildDir } from "./build-dir.js";
 import { planFromBuildDir } from "./manifest-plan.js";
 import type { FlashOptions, FlashResult } from "./session.js";
-import { flashBoard } from "./session.js";
+import { flashBoard, StubFailure } from "./session.js";
 import { transportPort } from "./transport-port.js";
 
 export const ROM_BAUD = 115200;
@@ -57,11 +57,22 @@ export async function runFlash(o: RunFlashOptions): Promise<FlashResult & { buil
   });
   try {
     const stubPath = o.stub ? (await import("./stub-path.js")).stubPath : undefined;
-    const result = await flashBoard(transportPort(transport), plan, {
-      ...o,
-      ...(stubPath ? { stubPath } : {}),
-    });
-    return { ...result, buildDir };
+    const port = transportPort(transport);
+    try {
+      const result = await flashBoard(port, plan, { ...o, ...(stubPath ? { stubPath } : {}) });
+      return { ...result, buildDir };
+    } catch (err) {
+      // The stub failed where the ROM loader had answered (seen under Espressif's QEMU): reset into
+      // the ROM loader again and write with it; regions the stub already verified are skipped.
+      if (!(err instanceof StubFailure) || o.before === "no-reset") throw err;
+      o.onEvent?.({
+        event: "warning",
+        message: `the flasher stub failed (${err.message}); retrying with the ROM loader (as --no-stub)`,
+      });
+      await port.setBaud(ROM_BAUD);
+      const result = await flashBoard(port, plan, { ...o, stub: false });
+      return { ...result, buildDir };
+    }
   } finally {
     await transport.close().catch(() => {});
   }

@@ -155,9 +155,24 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
       seconds: (performance.now() - t0) / 1000,
     };
   } catch (err) {
-    throw asFlashError(err, conn);
+    const e = asFlashError(err, conn);
+    if (conn.loader.isStub && e instanceof RsagenError && e.code === "E_FLASH_FAILED") {
+      throw new StubFailure(e);
+    }
+    throw e;
   } finally {
     conn.link.detach();
+  }
+}
+
+/**
+ * The flasher stub stopped answering or failed a command while the ROM loader had worked: the stub
+ * runs on the chip's RAM and CPU, which emulators (Espressif's QEMU) do not always run faithfully.
+ * runFlash() retries once with the ROM loader.
+ */
+export class StubFailure extends RsagenError {
+  constructor(readonly original: RsagenError) {
+    super(original.code, original.message, original.hint, { cause: original });
   }
 }
 
