@@ -171,7 +171,13 @@ export class Board extends EventEmitter<BoardEvents> {
     s.on("signals", (c) => this.resetLines.setLines(c.dtr, c.rts));
     this.resetLines.on("hold", (cause) => this.holdReset(cause === "pulse" ? "reset fault" : undefined));
     this.resetLines.on("release", (r) => {
-      if (this.state === "reset") this.startChip("poweron", r.download);
+      if (this.state === "reset")
+        this.startChip(
+          "poweron",
+          r.download,
+          undefined,
+          r.recognised ? "download reset recognised" : undefined,
+        );
     });
     this.ptyBridge?.on("data", (b) => this.fromHost(b));
     const f = this.opts.faults;
@@ -291,13 +297,14 @@ export class Board extends EventEmitter<BoardEvents> {
     reason: "poweron" | "software" | "system",
     download: boolean,
     appReason: number = reason === "poweron" ? ESP_RST.POWERON : ESP_RST.SW,
+    detail?: string,
   ): void {
     if (this.closed) return;
     const g = ++this.gen;
     if (download) {
       this.tx(new TextEncoder().encode(romBanner(this.target, reason, true)));
       this.loader = new RomLoader({ target: this.target, flash: this.flash, mac: this.mac });
-      this.setState("download");
+      this.setState("download", detail);
       return;
     }
     this.setState("booting");
