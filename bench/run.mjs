@@ -2,8 +2,10 @@
 // bench/results/*.json into bench/results.json and a Markdown table bench/results.md.
 //
 // Convention for a benchmark: bench/<name>.mjs (files starting with "_" are helpers) writes
-// bench/results/<name>.json shaped { name, metrics: [{ name, value, unit, target?, pass? }], ... }.
-// Usage: npm run bench [-- name ...]   (names filter which benchmarks run)
+// bench/results/<name>.json shaped { name, metrics: [{ name, value, unit, target?, pass? }],
+// notes?: string[], ... }; run.mjs stamps it with ranAt (ISO date).
+// Usage: npm run bench [-- name ...]   (names filter which benchmarks run; the others keep their figures
+// from their last run, and results.md says which figures come from which run)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -19,6 +21,9 @@ const scripts = readdirSync(benchDir)
   .sort();
 
 mkdirSync(resultsDir, { recursive: true });
+const previous = existsSync(`${benchDir}results.json`)
+  ? JSON.parse(readFileSync(`${benchDir}results.json`, "utf8"))
+  : undefined;
 const runs = [];
 for (const name of scripts) {
   const out = `${resultsDir}${name}.json`;
@@ -30,14 +35,30 @@ for (const name of scripts) {
   });
   const seconds = (Date.now() - t0) / 1000;
   const ok = r.status === 0 && existsSync(out);
+  if (ok) {
+    const result = JSON.parse(readFileSync(out, "utf8"));
+    writeFileSync(out, `${JSON.stringify({ ...result, ranAt: new Date().toISOString() }, null, 2)}\n`);
+  }
   runs.push({ name, ok, seconds, exit: r.status });
   if (!ok) process.stderr.write(`bench: ${name} FAILED (exit ${r.status})\n`);
 }
 
+// Every benchmark's latest figures; one not run now keeps its last run's (dated by ranAt, or by the
+// date of the run that last wrote results.json).
 const results = readdirSync(resultsDir)
   .filter((f) => f.endsWith(".json"))
   .map((f) => JSON.parse(readFileSync(`${resultsDir}${f}`, "utf8")))
-  .filter((r) => only.length === 0 || only.includes(r.name));
+  .map((r) => ({
+    ...r,
+    ranAt:
+      r.ranAt ??
+      previous?.results?.find((p) => p.name === r.name)?.ranAt ??
+      previous?.machine?.date ??
+      "unknown",
+  }));
+for (const p of previous?.runs ?? []) {
+  if (!runs.some((r) => r.name === p.name)) runs.push(p);
+}
 const machine = {
   date: new Date().toISOString(),
   node: process.version,
@@ -52,8 +73,13 @@ writeFileSync(`${benchDir}results.json`, `${JSON.stringify({ machine, runs, resu
 const lines = [
   "# rsagen benchmark results",
   "",
-  `Machine: ${machine.cpuModel}, ${machine.cpus} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}.`,
-  `Run: ${machine.date}. All figures from this one run.`,
+  `Machine: ${machine.cpuModel}, ${machine.cpus} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}; load average ${machine.loadAverage.join(", ")} (1, 5, 15 min) when the run ended.`,
+  ...(only.length === 0
+    ? [`Run: ${machine.date}. All figures from this one run.`]
+    : [
+        `Run: ${machine.date}, of ${scripts.join(", ")} only. The other figures come from earlier runs:`,
+        ...results.filter((r) => !scripts.includes(r.name)).map((r) => `- ${r.name}: ${r.ranAt}`),
+      ]),
   "",
   "| benchmark | metric | value | target | met |",
   "| --- | --- | --- | --- | --- |",
@@ -64,7 +90,12 @@ for (const r of results) {
     lines.push(`| ${r.name} | ${m.name} | ${m.value} ${m.unit ?? ""} | ${m.target ?? ""} | ${met} |`);
   }
 }
-const failed = runs.filter((r) => !r.ok);
+const noted = results.filter((r) => Array.isArray(r.notes) && r.notes.length > 0);
+if (noted.length) {
+  lines.push("", "Notes:");
+  for (const r of noted) for (const n of r.notes) lines.push(`- ${r.name}: ${n}`);
+}
+const failed = runs.filter((r) => !r.ok && scripts.includes(r.name));
 if (failed.length) lines.push("", `Failed to run: ${failed.map((f) => f.name).join(", ")}.`);
 writeFileSync(`${benchDir}results.md`, `${lines.join("\n")}\n`);
 process.stdout.write(`${lines.join("\n")}\n`);
