@@ -43,6 +43,14 @@ export const EXIT_CODES = {
   E_FOREIGN_FIRMWARE: 39,
   // Virtual board
   E_SIM: 40,
+  // Key slots, CSR, signing (issue 13)
+  E_SLOT_NOT_FOUND: 41,
+  E_SLOT_EXISTS: 42,
+  E_SLOTS_FULL: 43,
+  E_NO_SLOT_STORAGE: 44,
+  E_SLOT_STORAGE: 45,
+  E_SIGNATURE_INVALID: 46,
+  E_SIGN_FAILED: 47,
 } as const;
 
 export type ErrorCode = keyof typeof EXIT_CODES;

@@ -3,7 +3,11 @@
  * with the console on stdin/stdout.
  *
  *   rsagen-fw --target <esp32|esp32s2|esp32s3|esp32c3|esp32c6> [--wdt-ms N] [--heap-bytes N]
- *             [--reset-reason N]
+ *             [--reset-reason N] [--flash-fd N]
+ *   --flash-fd N: the virtual board's flash service on file descriptor N (key slots live there;
+ *       without it there is no key partition).
+ *   env RSAGEN_FW_CRASH_AFTER_FLASH_WRITES=N: the N-th write or erase of the key partition is done
+ *       half, then the process exits with status 9, as a power cut would (flash_posix.h).
  *   env RSAGEN_FW_SEED=<string>: deterministic entropy for benchmarks (host only).
  *   env RSAGEN_FW_STEP_LIMIT_MS=N: the keygen job's step limit (KEYGEN_STEP_LIMIT_MS) for tests.
  *   env RSAGEN_FW_LONG_STEP_MS=N: after mbedtls_rsa_gen_key the keygen task computes for N ms of
@@ -12,7 +16,7 @@
  *       task that stopped getting the CPU).
  *
  * Exit status: 0 stdin closed, 2 bad arguments, 3 reboot requested, 4 reboot into download mode,
- * 5 task watchdog fired (report printed first), 6 panic/abort.
+ * 5 task watchdog fired (report printed first), 6 panic/abort, 9 injected power cut.
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -24,6 +28,7 @@
 
 #include "app.h"
 #include "console.h"
+#include "flash_posix.h"
 #include "mbedtls/version.h"
 #include "os_posix.h"
 #include "platform.h"
@@ -140,6 +145,7 @@ int main(int argc, char **argv)
 {
     uint32_t wdt_ms = DEFAULT_WDT_MS;
     size_t heap_bytes = 0;
+    int flash_fd = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -154,6 +160,9 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--reset-reason") == 0) {
             s_reset_reason = (uint32_t)parse_num(a, v, 255);
+            i++;
+        } else if (strcmp(a, "--flash-fd") == 0) {
+            flash_fd = (int)parse_num(a, v, 1023);
             i++;
         } else {
             usage("unknown or incomplete argument");
@@ -183,6 +192,10 @@ int main(int argc, char **argv)
     };
     rsagen_os_posix_init(&cfg);
     test_knobs_init();
+    if (flash_fd >= 0 && rsagen_flash_posix_attach(flash_fd) != 0) {
+        fprintf(stderr, "rsagen-fw: no flash service on fd %d\n", flash_fd);
+        exit(EXIT_USAGE);
+    }
 
     /* The start of an ESP-IDF app log (IDF v5.x cpu_start/app_init/main_task lines), so the board's
      * console looks like a chip's and the CLI's log parsing is exercised. */

@@ -62,6 +62,12 @@ uint16_t rsagen_app_features(void)
 #endif
     if (rsagen_platform_is_host()) f |= RSAGEN_FEAT_HOST_BUILD;
     if (rsagen_platform_download_reboot_supported()) f |= RSAGEN_FEAT_DOWNLOAD_REBOOT;
+#if CONFIG_RSAGEN_KEY_SLOTS
+    f |= RSAGEN_FEAT_KEY_SLOTS;
+#endif
+#if CONFIG_RSAGEN_SLOT_CSR
+    f |= RSAGEN_FEAT_SLOT_CSR;
+#endif
     return f;
 }
 
@@ -104,6 +110,7 @@ static uint8_t to_proto_state(keygen_state_t s)
 
 uint8_t rsagen_app_job_state(const app_t *app)
 {
+    if (rsagen_app_sjob_exists(app)) return rsagen_app_sjob_state(app);
 #if CONFIG_TOIT_CRYPTO_EXTRA
     if (app->job == NULL) return RSAGEN_STATE_IDLE;
     keygen_info_t info;
@@ -117,6 +124,7 @@ uint8_t rsagen_app_job_state(const app_t *app)
 
 void rsagen_app_poll_job(app_t *app)
 {
+    rsagen_app_poll_sjob(app); /* the CSR/SIGN job (slot_handlers.c), if that is the one */
 #if CONFIG_TOIT_CRYPTO_EXTRA
     if (app->job == NULL || app->job_final_seen) return;
     keygen_info_t info;
@@ -152,9 +160,10 @@ void rsagen_app_poll_job(app_t *app)
              (unsigned)rsagen_os_wdt_timeout_ms());
 #endif
     if (info.state == KEYGEN_STATE_DONE) {
-        OS_LOGI("keygen", "job %u: %u-bit key in %u ms, %u rng calls, %u wdt resets, max rng gap %u us%s",
+        OS_LOGI("keygen", "job %u: %u-bit key in %u ms, %u rng calls, %u wdt resets, max rng gap %u us%s%s",
                 (unsigned)info.id, info.bits, (unsigned)info.elapsed_ms, (unsigned)info.rng_calls,
-                (unsigned)info.wdt_resets, (unsigned)info.max_rng_gap_us, wdt_note);
+                (unsigned)info.wdt_resets, (unsigned)info.max_rng_gap_us, wdt_note,
+                app->job_kind == RSAGEN_JOB_KEEP ? ", kept in its slot" : "");
     } else {
         OS_LOGW("keygen", "job %u ended %s after %u ms (mbedtls error -0x%04X)", (unsigned)info.id,
                 info.state == KEYGEN_STATE_CANCELLED ? "cancelled" : "failed", (unsigned)info.elapsed_ms,
@@ -176,6 +185,7 @@ void rsagen_app_poll_job(app_t *app)
 uint8_t rsagen_app_free_job(app_t *app, uint32_t *job_id)
 {
     *job_id = 0;
+    if (rsagen_app_sjob_exists(app)) return rsagen_app_free_sjob(app, job_id);
 #if CONFIG_TOIT_CRYPTO_EXTRA
     if (app->job == NULL) return RSAGEN_STATE_IDLE;
     uint8_t prev = rsagen_app_job_state(app);
@@ -188,6 +198,10 @@ uint8_t rsagen_app_free_job(app_t *app, uint32_t *job_id)
     memset(app->priv_sha256, 0, sizeof app->priv_sha256);
     memset(app->pub_sha256, 0, sizeof app->pub_sha256);
     app->keygen_req_id = 0;
+    app->job_kind = RSAGEN_JOB_KEYGEN;
+#if CONFIG_RSAGEN_KEY_SLOTS
+    app->slot_req_id = 0;
+#endif
 #ifndef ESP_PLATFORM
     os_posix_wdt_stats_t st;
     rsagen_os_posix_wdt_stats_take(&st); /* start a fresh statistics window for the next job */
@@ -211,6 +225,7 @@ app_exit_t rsagen_app_run(void)
     app.next_job_id = 1;
 #endif
     rsagen_decoder_init(&app.decoder, on_frame, NULL, &app); /* console text from the host is ignored */
+    rsagen_app_slots_init(&app); /* mounting also finishes or undoes what a power cut interrupted */
     send_boot_event();
 
     uint8_t rx[256];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app_internal.h"
+#include "mbedtls/platform_util.h"
 #include "mbedtls/version.h"
 #include "platform.h"
 #include "rsagen_os.h"
@@ -27,7 +28,7 @@ static uint8_t resp(uint8_t type) { return (uint8_t)(type | RSAGEN_PROTO_RESPONS
 
 static void handle_hello(app_t *app, const rsagen_frame_t *f)
 {
-    uint8_t p[RSAGEN_HELLO_FIXED_LEN + 4 * (1 + RSAGEN_HELLO_MAX_STRING)];
+    uint8_t p[RSAGEN_HELLO_FIXED_LEN + 4 * (1 + RSAGEN_HELLO_MAX_STRING) + RSAGEN_HELLO_TAIL_LEN];
     memset(p, 0, RSAGEN_HELLO_FIXED_LEN);
     p[RSAGEN_HELLO_OFF_PROTO_VERSION] = RSAGEN_PROTO_VERSION;
     p[RSAGEN_HELLO_OFF_JOB_STATE] = rsagen_app_job_state(app);
@@ -43,6 +44,8 @@ static void handle_hello(app_t *app, const rsagen_frame_t *f)
     n += rsagen_put_str(p + n, rsagen_platform_target());
     n += rsagen_put_str(p + n, rsagen_platform_idf_version());
     n += rsagen_put_str(p + n, MBEDTLS_VERSION_STRING_FULL);
+    rsagen_app_hello_tail(app, p + n); /* storage: flash encryption, key partition, slots */
+    n += RSAGEN_HELLO_TAIL_LEN;
     /* HELLO is version-proof: answered in our own version whatever the request carried. */
     rsagen_app_send(resp(RSAGEN_MSG_HELLO), f->request_id, p, n);
 }
@@ -51,8 +54,13 @@ void rsagen_app_fill_status(const app_t *app, uint8_t *p)
 {
     memset(p, 0, RSAGEN_STATUS_LEN);
     p[RSAGEN_STATUS_OFF_STATE] = rsagen_app_job_state(app);
+    if (rsagen_app_sjob_exists(app)) {
+        rsagen_app_fill_sjob_status(app, p);
+        return;
+    }
 #if CONFIG_TOIT_CRYPTO_EXTRA
     if (app->job == NULL) return;
+    p[RSAGEN_STATUS_OFF_KIND] = app->job_kind;
     keygen_info_t info;
     rsagen_keygen_job_info(app->job, &info);
     rsagen_put_u16le(p + RSAGEN_STATUS_OFF_BITS, (uint16_t)info.bits);
@@ -108,32 +116,14 @@ static void handle_release(app_t *app, const rsagen_frame_t *f)
     send_jobend(RSAGEN_MSG_RELEASE, f->request_id, prev, job_id);
 }
 
-static void handle_keygen(app_t *app, const rsagen_frame_t *f)
-{
 #if CONFIG_TOIT_CRYPTO_EXTRA
-    if (f->length < RSAGEN_KEYGEN_REQ_LEN) {
-        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "keygen payload too short");
-        return;
-    }
-    if (app->job != NULL) {
-        /* A retry of the accepted request (same id, same payload) gets the same answer again. */
-        if (f->request_id == app->keygen_req_id &&
-            memcmp(f->payload, app->keygen_req, RSAGEN_KEYGEN_REQ_LEN) == 0) {
-            keygen_info_t info;
-            rsagen_keygen_job_info(app->job, &info);
-            uint8_t p[RSAGEN_KEYGEN_RESP_LEN];
-            rsagen_put_u32le(p + RSAGEN_KEYGEN_RESP_OFF_JOB_ID, info.id);
-            rsagen_app_send(resp(RSAGEN_MSG_KEYGEN), f->request_id, p, sizeof p);
-        } else {
-            rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BUSY, "job exists");
-        }
-        return;
-    }
-    unsigned bits = rsagen_get_u16le(f->payload + RSAGEN_KEYGEN_OFF_BITS);
-    uint32_t exponent = rsagen_get_u32le(f->payload + RSAGEN_KEYGEN_OFF_EXPONENT);
+uint32_t rsagen_app_start_keygen(app_t *app, const rsagen_frame_t *f, unsigned bits, uint32_t exponent,
+                                 keygen_sink_fn sink, uint8_t kind)
+{
     keygen_job_t *job = NULL;
     keygen_status_t st = rsagen_keygen_job_create(&job, bits, exponent, app->next_job_id);
     if (st == KEYGEN_OK) {
+        rsagen_keygen_job_set_sink(job, sink, app);
 #if !CONFIG_RSAGEN_INLINE_KEYGEN
         st = rsagen_keygen_job_start(job);
         if (st != KEYGEN_OK) {
@@ -146,38 +136,84 @@ static void handle_keygen(app_t *app, const rsagen_frame_t *f)
     case KEYGEN_OK: break;
     case KEYGEN_E_BITS:
         rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "bits must be 1024..4096, multiple of 8");
-        return;
+        return 0;
     case KEYGEN_E_EXPONENT:
         rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "exponent must be odd, 3..2^31-1");
-        return;
+        return 0;
     case KEYGEN_E_NO_MEM:
         OS_LOGW(TAG, "keygen %u bits: out of memory (%u bytes free)", bits, (unsigned)rsagen_os_free_heap());
         rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_NO_MEM, "out of memory for key buffers or task");
-        return;
+        return 0;
     default:
         rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_INTERNAL, "entropy source failed");
-        return;
+        return 0;
     }
+    uint32_t id = app->next_job_id;
     app->job = job;
+    app->job_kind = kind;
     app->job_final_seen = false;
-    app->keygen_req_id = f->request_id;
-    memcpy(app->keygen_req, f->payload, RSAGEN_KEYGEN_REQ_LEN);
     app->last_progress_ms = rsagen_os_ms();
-    uint8_t p[RSAGEN_KEYGEN_RESP_LEN];
-    rsagen_put_u32le(p + RSAGEN_KEYGEN_RESP_OFF_JOB_ID, app->next_job_id);
     app->next_job_id = app->next_job_id == UINT32_MAX ? 1 : app->next_job_id + 1;
-    OS_LOGI(TAG, "job %u: generating a %u-bit key (e=%u)", (unsigned)rsagen_get_u32le(p), bits,
-            (unsigned)exponent);
-    rsagen_app_send(resp(RSAGEN_MSG_KEYGEN), f->request_id, p, sizeof p);
+    OS_LOGI(TAG, "job %u: generating a %u-bit key (e=%u)%s", (unsigned)id, bits, (unsigned)exponent,
+            kind == RSAGEN_JOB_KEEP ? " to keep on the board" : "");
+    uint8_t p[RSAGEN_KEYGEN_RESP_LEN];
+    rsagen_put_u32le(p + RSAGEN_KEYGEN_RESP_OFF_JOB_ID, id);
+    rsagen_app_send(resp(f->type), f->request_id, p, sizeof p);
 #if CONFIG_RSAGEN_INLINE_KEYGEN
     /* Negative control: the original bug. The command loop computes the whole key without
      * blocking, so IDLE starves and the task watchdog fires on any long generation. */
     rsagen_keygen_job_run_inline(job);
 #endif
+    return id;
+}
+#endif
+
+static void handle_keygen(app_t *app, const rsagen_frame_t *f)
+{
+#if CONFIG_TOIT_CRYPTO_EXTRA
+    if (f->length < RSAGEN_KEYGEN_REQ_LEN) {
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "keygen payload too short");
+        return;
+    }
+    if (app->job != NULL && app->job_kind == RSAGEN_JOB_KEYGEN && f->request_id == app->keygen_req_id &&
+        memcmp(f->payload, app->keygen_req, RSAGEN_KEYGEN_REQ_LEN) == 0) {
+        /* A retry of the accepted request (same id, same payload) gets the same answer again. */
+        keygen_info_t info;
+        rsagen_keygen_job_info(app->job, &info);
+        uint8_t p[RSAGEN_KEYGEN_RESP_LEN];
+        rsagen_put_u32le(p + RSAGEN_KEYGEN_RESP_OFF_JOB_ID, info.id);
+        rsagen_app_send(resp(RSAGEN_MSG_KEYGEN), f->request_id, p, sizeof p);
+        return;
+    }
+    if (app->job != NULL || rsagen_app_sjob_exists(app)) {
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BUSY, "job exists");
+        return;
+    }
+    unsigned bits = rsagen_get_u16le(f->payload + RSAGEN_KEYGEN_OFF_BITS);
+    uint32_t exponent = rsagen_get_u32le(f->payload + RSAGEN_KEYGEN_OFF_EXPONENT);
+    if (rsagen_app_start_keygen(app, f, bits, exponent, NULL, RSAGEN_JOB_KEYGEN) == 0) return;
+    app->keygen_req_id = f->request_id;
+    memcpy(app->keygen_req, f->payload, RSAGEN_KEYGEN_REQ_LEN);
 #else
     (void)app;
     rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_UNSUPPORTED, "keygen not compiled in (crypto-extra off)");
 #endif
+}
+
+void rsagen_app_send_chunk(const rsagen_frame_t *f, const uint8_t *data, size_t len, uint32_t offset, uint16_t want)
+{
+    if (offset > len) {
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_RANGE, "offset beyond the part");
+        return;
+    }
+    size_t n = len - offset < want ? len - offset : want;
+    static uint8_t p[RSAGEN_PROTO_MAX_PAYLOAD]; /* static: off the loop's stack */
+    memcpy(p, f->payload, RSAGEN_READ_RESP_HEADER_LEN);
+    p[RSAGEN_READ_OFF_RESERVED] = 0;
+    rsagen_put_u16le(p + RSAGEN_READ_OFF_LENGTH, (uint16_t)n);
+    memcpy(p + RSAGEN_READ_RESP_HEADER_LEN, data + offset, n);
+    rsagen_app_send(resp(RSAGEN_MSG_READ), f->request_id, p, RSAGEN_READ_RESP_HEADER_LEN + n);
+    mbedtls_platform_zeroize(p, sizeof p); /* no stray copy of key bytes outside the job */
 }
 
 static void handle_read(app_t *app, const rsagen_frame_t *f)
@@ -189,11 +225,23 @@ static void handle_read(app_t *app, const rsagen_frame_t *f)
     uint8_t part = f->payload[RSAGEN_READ_OFF_PART];
     uint16_t want = rsagen_get_u16le(f->payload + RSAGEN_READ_OFF_LENGTH);
     uint32_t offset = rsagen_get_u32le(f->payload + RSAGEN_READ_OFF_OFFSET);
-    if (part > RSAGEN_PART_PUB || want == 0 || want > RSAGEN_READ_MAX_CHUNK) {
-        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "part must be 0|1, length 1..1016");
+    if (part > RSAGEN_PART_OUTPUT || want == 0 || want > RSAGEN_READ_MAX_CHUNK) {
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_BAD_ARGS, "part must be 0..2, length 1..1016");
+        return;
+    }
+    if (part == RSAGEN_PART_OUTPUT) {
+        rsagen_app_read_output(app, f, offset, want);
+        return;
+    }
+    if (rsagen_app_sjob_exists(app)) {
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_NO_JOB, "no key job (a CSR/SIGN job has part 2)");
         return;
     }
 #if CONFIG_TOIT_CRYPTO_EXTRA
+    if (app->job != NULL && app->job_kind == RSAGEN_JOB_KEEP && part == RSAGEN_PART_PRIV) {
+        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_NOT_ALLOWED, "the private key stays on the board");
+        return;
+    }
     if (app->job == NULL) {
         rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_NO_JOB, "no job");
         return;
@@ -208,18 +256,7 @@ static void handle_read(app_t *app, const rsagen_frame_t *f)
         rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_NOT_READY, "job not done");
         return;
     }
-    if (offset > len) {
-        rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_RANGE, "offset beyond the part");
-        return;
-    }
-    size_t n = len - offset < want ? len - offset : want;
-    static uint8_t p[RSAGEN_PROTO_MAX_PAYLOAD]; /* static: off the loop's stack */
-    memcpy(p, f->payload, RSAGEN_READ_RESP_HEADER_LEN);
-    p[RSAGEN_READ_OFF_RESERVED] = 0;
-    rsagen_put_u16le(p + RSAGEN_READ_OFF_LENGTH, (uint16_t)n);
-    memcpy(p + RSAGEN_READ_RESP_HEADER_LEN, der + offset, n);
-    rsagen_app_send(resp(RSAGEN_MSG_READ), f->request_id, p, RSAGEN_READ_RESP_HEADER_LEN + n);
-    mbedtls_platform_zeroize(p, sizeof p); /* no stray copy of key bytes outside the job */
+    rsagen_app_send_chunk(f, der, len, offset, want);
 #else
     (void)app;
     (void)offset;
@@ -267,6 +304,12 @@ void rsagen_app_handle_frame(app_t *app, const rsagen_frame_t *f)
     case RSAGEN_MSG_READ: handle_read(app, f); break;
     case RSAGEN_MSG_RELEASE: handle_release(app, f); break;
     case RSAGEN_MSG_REBOOT: handle_reboot(app, f); break;
+    case RSAGEN_MSG_SLOT_LIST:
+    case RSAGEN_MSG_SLOT_INFO:
+    case RSAGEN_MSG_SLOT_DELETE:
+    case RSAGEN_MSG_KEEP:
+    case RSAGEN_MSG_CSR:
+    case RSAGEN_MSG_SIGN: rsagen_app_handle_slot_request(app, f); break;
     default: rsagen_app_send_error(f->request_id, f->type, RSAGEN_ERR_UNKNOWN_TYPE, "unknown request type"); break;
     }
 }

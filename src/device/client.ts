@@ -16,19 +16,26 @@ import {
 } from "./frame.js";
 import {
   type BootInfo,
+  type CsrRequest,
   type DeviceError,
   DeviceErrorCode,
   type DeviceMessage,
   decodeDeviceFrame,
   decodeHelloInfo,
   ERROR_RESPONSE_TYPE,
+  encodeCsrRequest,
+  encodeKeepRequest,
   encodeKeygenRequest,
   encodePing,
   encodeReadRequest,
   encodeRebootRequest,
+  encodeSignRequest,
+  encodeSlotListRequest,
+  encodeSlotNameRequest,
   type HelloInfo,
   type JobEnd,
   type JobStatus,
+  type KeepRequest,
   type KeygenRequest,
   type KeyPart,
   MsgType,
@@ -37,6 +44,10 @@ import {
   type ReadChunk,
   type RebootMode,
   type RequestType,
+  type SignRequest,
+  type SlotDeleted,
+  type SlotInfo,
+  type SlotList,
 } from "./messages.js";
 
 export interface RequestOptions {
@@ -71,6 +82,14 @@ const DEFAULTS: Record<RequestType, Required<RequestOptions>> = {
   [MsgType.READ]: { timeoutMs: 2000, retries: 2 },
   [MsgType.RELEASE]: { timeoutMs: 2000, retries: 2 },
   [MsgType.REBOOT]: { timeoutMs: 1000, retries: 1 },
+  // The slot requests read flash; DELETE also zeroizes and erases a sector (tens of ms on a chip,
+  // up to ~400 ms per sector erase at the datasheet maximum of common SPI NOR parts).
+  [MsgType.SLOT_LIST]: { timeoutMs: 2000, retries: 2 },
+  [MsgType.SLOT_INFO]: { timeoutMs: 2000, retries: 2 },
+  [MsgType.SLOT_DELETE]: { timeoutMs: 5000, retries: 1 },
+  [MsgType.KEEP]: { timeoutMs: 2000, retries: 2 },
+  [MsgType.CSR]: { timeoutMs: 2000, retries: 2 },
+  [MsgType.SIGN]: { timeoutMs: 2000, retries: 2 },
 };
 
 const TYPE_NAMES: Record<number, string> = {
@@ -82,6 +101,12 @@ const TYPE_NAMES: Record<number, string> = {
   [MsgType.READ]: "READ",
   [MsgType.RELEASE]: "RELEASE",
   [MsgType.REBOOT]: "REBOOT",
+  [MsgType.SLOT_LIST]: "SLOT_LIST",
+  [MsgType.SLOT_INFO]: "SLOT_INFO",
+  [MsgType.SLOT_DELETE]: "SLOT_DELETE",
+  [MsgType.KEEP]: "KEEP",
+  [MsgType.CSR]: "CSR",
+  [MsgType.SIGN]: "SIGN",
 };
 const typeName = (t: number) => TYPE_NAMES[t] ?? `0x${t.toString(16)}`;
 
@@ -102,6 +127,29 @@ export class DeviceRequestError extends RsagenError {
           "E_DEVICE_UNSUPPORTED",
           text,
           "the firmware or chip lacks this feature (rsagen info lists features); rebuild with it enabled",
+        );
+        break;
+      case DeviceErrorCode.SLOT_NOT_FOUND:
+        super("E_SLOT_NOT_FOUND", text, "rsagen slot list shows the board's slots");
+        break;
+      case DeviceErrorCode.SLOT_EXISTS:
+        super("E_SLOT_EXISTS", text, "choose another --slot, or --force to replace the slot's key");
+        break;
+      case DeviceErrorCode.SLOTS_FULL:
+        super("E_SLOTS_FULL", text, "delete a slot first (rsagen slot delete NAME)");
+        break;
+      case DeviceErrorCode.NO_STORAGE:
+        super(
+          "E_NO_SLOT_STORAGE",
+          text,
+          "flash this rsagen's build: its partition table has the key partition rsagen_keys (rsagen flash)",
+        );
+        break;
+      case DeviceErrorCode.STORAGE:
+        super(
+          "E_SLOT_STORAGE",
+          text,
+          "the board's flash failed: reset it and retry; rsagen monitor shows its log",
         );
         break;
       case DeviceErrorCode.VERSION:
@@ -303,6 +351,58 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     };
     await Promise.all(Array.from({ length: Math.min(window, offsets.length) }, worker));
     return out;
+  }
+
+  /** One page of the slot list, from index `first` (name order). */
+  async slotList(first = 0, opts?: RequestOptions): Promise<SlotList> {
+    const m = await this.request(MsgType.SLOT_LIST, encodeSlotListRequest(first), opts);
+    if (m.kind !== "slot-list") throw protocolError(`unexpected ${m.kind} answer to SLOT_LIST`);
+    if (m.list.first !== first)
+      throw protocolError(`SLOT_LIST answer starts at ${m.list.first}, asked ${first}`);
+    return m.list;
+  }
+
+  /** Every slot: pages until the total is reached. */
+  async slotListAll(opts?: RequestOptions): Promise<SlotList> {
+    const head = await this.slotList(0, opts);
+    const slots = [...head.slots];
+    while (slots.length < head.total) {
+      const page = await this.slotList(slots.length, opts);
+      if (page.slots.length === 0) throw protocolError("SLOT_LIST page is empty before the total");
+      slots.push(...page.slots);
+    }
+    return { ...head, slots };
+  }
+
+  async slotInfo(name: string, opts?: RequestOptions): Promise<SlotInfo> {
+    const m = await this.request(MsgType.SLOT_INFO, encodeSlotNameRequest(name), opts);
+    if (m.kind !== "slot-info") throw protocolError(`unexpected ${m.kind} answer to SLOT_INFO`);
+    if (m.slot.name !== name) throw protocolError(`SLOT_INFO answer is for ${m.slot.name}, asked ${name}`);
+    return m.slot;
+  }
+
+  async slotDelete(name: string, opts?: RequestOptions): Promise<SlotDeleted> {
+    const m = await this.request(MsgType.SLOT_DELETE, encodeSlotNameRequest(name), opts);
+    if (m.kind !== "slot-delete") throw protocolError(`unexpected ${m.kind} answer to SLOT_DELETE`);
+    return m.deleted;
+  }
+
+  async keep(req: KeepRequest, opts?: RequestOptions): Promise<number> {
+    const m = await this.request(MsgType.KEEP, encodeKeepRequest(req), opts);
+    if (m.kind !== "keep") throw protocolError(`unexpected ${m.kind} answer to KEEP`);
+    return m.jobId;
+  }
+
+  async csr(req: CsrRequest, opts?: RequestOptions): Promise<number> {
+    const m = await this.request(MsgType.CSR, encodeCsrRequest(req), opts);
+    if (m.kind !== "csr") throw protocolError(`unexpected ${m.kind} answer to CSR`);
+    return m.jobId;
+  }
+
+  async sign(req: SignRequest, opts?: RequestOptions): Promise<number> {
+    const m = await this.request(MsgType.SIGN, encodeSignRequest(req), opts);
+    if (m.kind !== "sign") throw protocolError(`unexpected ${m.kind} answer to SIGN`);
+    return m.jobId;
   }
 
   async reboot(mode: RebootMode = "normal", opts?: RequestOptions): Promise<void> {

@@ -16,6 +16,12 @@ export const MsgType = {
   READ: 0x06,
   RELEASE: 0x07,
   REBOOT: 0x08,
+  SLOT_LIST: 0x09,
+  SLOT_INFO: 0x0a,
+  SLOT_DELETE: 0x0b,
+  KEEP: 0x0c,
+  CSR: 0x0d,
+  SIGN: 0x0e,
   ERROR: 0x7f,
 } as const;
 export type RequestType = Exclude<(typeof MsgType)[keyof typeof MsgType], typeof MsgType.ERROR>;
@@ -34,6 +40,12 @@ export const DeviceErrorCode = {
   RANGE: 8,
   VERSION: 9,
   INTERNAL: 10,
+  SLOT_NOT_FOUND: 11,
+  SLOT_EXISTS: 12,
+  SLOTS_FULL: 13,
+  NO_STORAGE: 14,
+  NOT_ALLOWED: 15,
+  STORAGE: 16,
 } as const;
 export type DeviceErrorName = keyof typeof DeviceErrorCode;
 
@@ -46,16 +58,45 @@ export const Feature = {
   INLINE_KEYGEN: 1 << 2,
   HOST_BUILD: 1 << 3,
   DOWNLOAD_REBOOT: 1 << 4,
+  KEY_SLOTS: 1 << 5,
+  SLOT_CSR: 1 << 6,
 } as const;
 
-export const PARTS = ["priv", "pub"] as const;
+/** Storage flags (HELLO after its strings, SLOT_LIST). */
+export const StoreFlag = {
+  FLASH_ENCRYPTION: 1 << 0,
+  PARTITION: 1 << 1,
+  ENCRYPTED: 1 << 2,
+  SECURE_BOOT: 1 << 3,
+} as const;
+
+/** Job kinds (STATUS byte 96; absent from firmware before key slots, which only had keygen). */
+export const JOB_KINDS = ["keygen", "keep", "csr", "sign"] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** READ parts: private key, public key, and the output of a CSR or SIGN job. */
+export const PARTS = ["priv", "pub", "out"] as const;
 export type KeyPart = (typeof PARTS)[number];
 export const REBOOT_MODES = ["normal", "download"] as const;
 export type RebootMode = (typeof REBOOT_MODES)[number];
 
 export const READ_HEADER_LEN = 8;
 export const READ_MAX_CHUNK = MAX_PAYLOAD - READ_HEADER_LEN;
-export const STATUS_LEN = 96;
+export const STATUS_LEN = 136;
+/** STATUS of firmware before key slots (no kind, no output fields). */
+export const STATUS_V1_LEN = 96;
+/** Slot names: 1..31 of A-Z a-z 0-9 . _ -, the first a letter or digit (docs/key-slots.md). */
+export const SLOT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/;
+export const slotNameSchema = z.string().regex(SLOT_NAME_RE, {
+  message: "a slot name is 1..31 of A-Z a-z 0-9 . _ -, starting with a letter or digit",
+});
+export const SIGN_SCHEMES = ["pkcs1", "pss"] as const;
+export type SignScheme = (typeof SIGN_SCHEMES)[number];
+/** subjectAltName types (GeneralName tag numbers, RFC 5280 4.2.1.6). */
+export const SAN_TYPES = { email: 1, dns: 2, uri: 6, ip: 7 } as const;
+export type SanType = keyof typeof SAN_TYPES;
+export const CSR_MAX_SUBJECT = 512;
+export const CSR_MAX_SANS = 16;
 export const PROGRESS_INTERVAL_MS = 500;
 /** MBEDTLS_VERSION_NUMBER from which RSA generation is ~10x slower (Mbed-TLS/mbedtls#10830). */
 export const MBEDTLS_SLOW_KEYGEN_VERSION = 0x03060700;
@@ -76,6 +117,8 @@ export const featureFlagsSchema = z.object({
   inlineKeygen: z.boolean(),
   hostBuild: z.boolean(),
   downloadReboot: z.boolean(),
+  keySlots: z.boolean(),
+  slotCsr: z.boolean(),
 });
 export type FeatureFlags = z.infer<typeof featureFlagsSchema>;
 
@@ -95,6 +138,21 @@ export const helloInfoSchema = z
     target: shortString.min(1),
     idfVersion: shortString,
     mbedtlsVersionString: shortString,
+    /** After the strings; absent from firmware before key slots. */
+    storage: z
+      .object({
+        flags: u16,
+        flashEncryption: z.boolean(),
+        partition: z.boolean(),
+        encrypted: z.boolean(),
+        secureBoot: z.boolean(),
+        slotsUsed: u8,
+        slotsCapacity: u8,
+      })
+      .refine((st) => st.slotsUsed <= st.slotsCapacity, {
+        message: "more slots used than the partition holds",
+      })
+      .optional(),
   })
   .refine((h) => h.minBits <= h.maxBits, { message: "min bits above max bits" });
 export type HelloInfo = z.infer<typeof helloInfoSchema>;
@@ -112,10 +170,19 @@ export const jobStatusSchema = z
     pubLen: u32,
     privSha256: sha256Hex,
     pubSha256: sha256Hex,
+    /** Bytes 96..135 (firmware with key slots); a 96-byte status decodes as kind keygen, no output. */
+    kind: z.enum(JOB_KINDS),
+    outLen: u32,
+    outSha256: sha256Hex,
   })
-  .refine((s) => s.state !== "done" || (s.privLen > 0 && s.pubLen > 0), {
-    message: "a finished job reports empty key parts",
-  });
+  .refine(
+    (s) =>
+      s.state !== "done" ||
+      (s.kind === "keygen" && s.privLen > 0 && s.pubLen > 0) ||
+      (s.kind === "keep" && s.privLen === 0 && s.pubLen > 0) ||
+      ((s.kind === "csr" || s.kind === "sign") && s.outLen > 0),
+    { message: "a finished job reports empty parts" },
+  );
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 export const progressSchema = z.object({ jobId: u32, elapsedMs: u32, rngCalls: u32, bits: u16 });
@@ -143,6 +210,42 @@ export const deviceErrorSchema = z.object({
 });
 export type DeviceError = z.infer<typeof deviceErrorSchema>;
 
+export const slotEntrySchema = z.object({
+  name: slotNameSchema,
+  keyType: z.literal(1),
+  bits: u16,
+  pubLen: u16,
+  seq: u32,
+});
+export type SlotEntry = z.infer<typeof slotEntrySchema>;
+
+export const slotListSchema = z
+  .object({
+    total: u8,
+    first: u8,
+    flags: u16,
+    capacity: u8,
+    free: u8,
+    partitionSize: u32,
+    slots: z.array(slotEntrySchema),
+  })
+  .refine((l) => l.first + l.slots.length <= l.total, { message: "more entries than slots" })
+  .refine((l) => l.total + l.free <= l.capacity, { message: "slots and free space exceed the capacity" });
+export type SlotList = z.infer<typeof slotListSchema>;
+
+export const slotInfoSchema = z.object({
+  name: slotNameSchema,
+  keyType: z.literal(1),
+  bits: u16,
+  seq: u32,
+  pubSha256: sha256Hex,
+  pub: bytes.refine((b) => b.length > 0, { message: "empty public key" }),
+});
+export type SlotInfo = z.infer<typeof slotInfoSchema>;
+
+export const slotDeletedSchema = z.object({ name: slotNameSchema, seq: u32 });
+export type SlotDeleted = z.infer<typeof slotDeletedSchema>;
+
 export const bootSchema = z.object({
   protoVersion: z.number().int().min(1).max(255),
   features: u16,
@@ -162,6 +265,10 @@ export type DeviceMessage =
   | { kind: "release"; requestId: number; end: JobEnd }
   | { kind: "read"; requestId: number; chunk: ReadChunk }
   | { kind: "reboot"; requestId: number }
+  | { kind: "slot-list"; requestId: number; list: SlotList }
+  | { kind: "slot-info"; requestId: number; slot: SlotInfo }
+  | { kind: "slot-delete"; requestId: number; deleted: SlotDeleted }
+  | { kind: "keep" | "csr" | "sign"; requestId: number; jobId: number }
   | { kind: "error"; requestId: number; error: DeviceError }
   | { kind: "boot"; requestId: 0; boot: BootInfo }
   | { kind: "progress"; requestId: 0; progress: Progress }
@@ -203,6 +310,7 @@ class Reader {
   bytes = (n: number) => this.b.slice(this.need(n), this.off);
   str = () => new TextDecoder().decode(this.bytes(this.u8()));
   rest = () => this.b.slice(this.need(this.b.length - this.off), this.b.length);
+  remaining = () => this.b.length - this.off;
 }
 
 class Writer {
@@ -238,6 +346,8 @@ function flagsOf(features: number): FeatureFlags {
     inlineKeygen: (features & Feature.INLINE_KEYGEN) !== 0,
     hostBuild: (features & Feature.HOST_BUILD) !== 0,
     downloadReboot: (features & Feature.DOWNLOAD_REBOOT) !== 0,
+    keySlots: (features & Feature.KEY_SLOTS) !== 0,
+    slotCsr: (features & Feature.SLOT_CSR) !== 0,
   };
 }
 
@@ -277,6 +387,20 @@ export function decodeHelloInfo(p: Uint8Array): HelloInfo {
     idfVersion: r.str(),
     mbedtlsVersionString: r.str(),
   };
+  if (r.remaining() > 0) {
+    // The storage tail (firmware with key slots): all 4 bytes or a truncated payload.
+    const flags = r.u16();
+    const storage = {
+      flags,
+      flashEncryption: (flags & StoreFlag.FLASH_ENCRYPTION) !== 0,
+      partition: (flags & StoreFlag.PARTITION) !== 0,
+      encrypted: (flags & StoreFlag.ENCRYPTED) !== 0,
+      secureBoot: (flags & StoreFlag.SECURE_BOOT) !== 0,
+      slotsUsed: r.u8(),
+      slotsCapacity: r.u8(),
+    };
+    return checked(helloInfoSchema, { ...v, storage }, "HELLO answer");
+  }
   return checked(helloInfoSchema, v, "HELLO answer");
 }
 
@@ -296,7 +420,21 @@ export function decodeJobStatus(p: Uint8Array, what = "STATUS"): JobStatus {
     pubLen: r.u32(),
     privSha256: hex(r.bytes(32)),
     pubSha256: hex(r.bytes(32)),
+    kind: "keygen" as JobKind,
+    outLen: 0,
+    outSha256: hex(new Uint8Array(32)),
   };
+  if (p.length > STATUS_V1_LEN) {
+    // The key-slot extension: all 40 bytes, or the payload is truncated.
+    const k = r.u8();
+    const kind = JOB_KINDS[k];
+    if (kind === undefined) throw protocolError(`unknown job kind ${k} from device`);
+    r.u8();
+    r.u16();
+    v.kind = kind;
+    v.outLen = r.u32();
+    v.outSha256 = hex(r.bytes(32));
+  }
   return checked(jobStatusSchema, v, what);
 }
 
@@ -345,6 +483,59 @@ export function decodeDeviceError(p: Uint8Array): DeviceError {
   return checked(deviceErrorSchema, v, "ERROR answer");
 }
 
+export function decodeSlotList(p: Uint8Array): SlotList {
+  const r = new Reader(p, "SLOT_LIST");
+  const total = r.u8();
+  const first = r.u8();
+  const count = r.u8();
+  r.u8();
+  const v = {
+    total,
+    first,
+    flags: r.u16(),
+    capacity: r.u8(),
+    free: r.u8(),
+    partitionSize: r.u32(),
+    slots: [] as unknown[],
+  };
+  for (let i = 0; i < count; i++) {
+    const keyType = r.u8();
+    r.u8();
+    const bits = r.u16();
+    const pubLen = r.u16();
+    r.u16();
+    const seq = r.u32();
+    v.slots.push({ keyType, bits, pubLen, seq, name: r.str() });
+  }
+  return checked(slotListSchema, v, "SLOT_LIST answer");
+}
+
+export function decodeSlotInfo(p: Uint8Array): SlotInfo {
+  const r = new Reader(p, "SLOT_INFO");
+  const keyType = r.u8();
+  r.u8();
+  const bits = r.u16();
+  const seq = r.u32();
+  const pubLen = r.u16();
+  r.u16();
+  const pubSha256 = hex(r.bytes(32));
+  const name = r.str();
+  const pub = r.bytes(pubLen);
+  return checked(slotInfoSchema, { keyType, bits, seq, pubSha256, name, pub }, "SLOT_INFO answer");
+}
+
+export function decodeSlotDeleted(p: Uint8Array): SlotDeleted {
+  const r = new Reader(p, "SLOT_DELETE");
+  const seq = r.u32();
+  return checked(slotDeletedSchema, { seq, name: r.str() }, "SLOT_DELETE answer");
+}
+
+function decodeJobId(p: Uint8Array, what: string): number {
+  const jobId = new Reader(p, what).u32();
+  if (jobId === 0) throw protocolError(`${what} answer carries job id 0`);
+  return jobId;
+}
+
 export function decodeBoot(p: Uint8Array): BootInfo {
   const r = new Reader(p, "BOOT");
   const protoVersion = r.u8();
@@ -384,11 +575,20 @@ export function decodeDeviceFrame(f: Frame): DeviceMessage {
       return { kind: "hello", requestId: id, info: decodeHelloInfo(p) };
     case MsgType.PING:
       return { kind: "ping", requestId: id, data: p.slice() };
-    case MsgType.KEYGEN: {
-      const jobId = new Reader(p, "KEYGEN").u32();
-      if (jobId === 0) throw protocolError("KEYGEN answer carries job id 0");
-      return { kind: "keygen", requestId: id, jobId };
-    }
+    case MsgType.KEYGEN:
+      return { kind: "keygen", requestId: id, jobId: decodeJobId(p, "KEYGEN") };
+    case MsgType.KEEP:
+      return { kind: "keep", requestId: id, jobId: decodeJobId(p, "KEEP") };
+    case MsgType.CSR:
+      return { kind: "csr", requestId: id, jobId: decodeJobId(p, "CSR") };
+    case MsgType.SIGN:
+      return { kind: "sign", requestId: id, jobId: decodeJobId(p, "SIGN") };
+    case MsgType.SLOT_LIST:
+      return { kind: "slot-list", requestId: id, list: decodeSlotList(p) };
+    case MsgType.SLOT_INFO:
+      return { kind: "slot-info", requestId: id, slot: decodeSlotInfo(p) };
+    case MsgType.SLOT_DELETE:
+      return { kind: "slot-delete", requestId: id, deleted: decodeSlotDeleted(p) };
     case MsgType.STATUS:
       return { kind: "status", requestId: id, status: decodeJobStatus(p) };
     case MsgType.CANCEL:
@@ -439,10 +639,82 @@ export function encodeRebootRequest(mode: RebootMode): Uint8Array {
   return new Writer().u8(REBOOT_MODES.indexOf(mode)).done();
 }
 
+export function encodeSlotListRequest(first: number): Uint8Array {
+  return new Writer().u8(u8.parse(first)).done();
+}
+
+/** SLOT_INFO and SLOT_DELETE requests: the name as a str. */
+export function encodeSlotNameRequest(name: string): Uint8Array {
+  return new Writer().str(slotNameSchema.parse(name)).done();
+}
+
+export const keepRequestSchema = keygenRequestSchema.extend({ name: slotNameSchema, replace: z.boolean() });
+export type KeepRequest = z.infer<typeof keepRequestSchema>;
+
+export function encodeKeepRequest(req: KeepRequest): Uint8Array {
+  const { bits, exponent, name, replace } = keepRequestSchema.parse(req);
+  return new Writer()
+    .u16(bits)
+    .u16(0)
+    .u32(exponent)
+    .u8(replace ? 1 : 0)
+    .u8(0)
+    .u8(0)
+    .u8(0)
+    .str(name)
+    .done();
+}
+
+export const sanSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.enum(["dns", "email", "uri"]), value: z.string().regex(/^[\x21-\x7e]{1,253}$/) }),
+  z.object({
+    type: z.literal("ip"),
+    value: z.instanceof(Uint8Array).refine((b) => b.length === 4 || b.length === 16, {
+      message: "an IP address is 4 or 16 bytes",
+    }),
+  }),
+]);
+export type San = z.infer<typeof sanSchema>;
+
+export const csrRequestSchema = z.object({
+  name: slotNameSchema,
+  subject: z
+    .string()
+    .regex(/^[\x20-\x7e]+$/, { message: "printable ASCII" })
+    .max(CSR_MAX_SUBJECT),
+  sans: z.array(sanSchema).max(CSR_MAX_SANS),
+});
+export type CsrRequest = z.infer<typeof csrRequestSchema>;
+
+export function encodeCsrRequest(req: CsrRequest): Uint8Array {
+  const { name, subject, sans } = csrRequestSchema.parse(req);
+  const w = new Writer().u8(0).u8(0).u16(subject.length).str(name).bytes(new TextEncoder().encode(subject));
+  w.u8(sans.length);
+  for (const s of sans) {
+    const value = s.type === "ip" ? s.value : new TextEncoder().encode(s.value);
+    w.u8(SAN_TYPES[s.type]).u8(value.length).bytes(value);
+  }
+  return w.done();
+}
+
+export const signRequestSchema = z.object({
+  name: slotNameSchema,
+  scheme: z.enum(SIGN_SCHEMES),
+  digest: z
+    .instanceof(Uint8Array)
+    .refine((b) => b.length === 32, { message: "a SHA-256 digest is 32 bytes" }),
+});
+export type SignRequest = z.infer<typeof signRequestSchema>;
+
+export function encodeSignRequest(req: SignRequest): Uint8Array {
+  const { name, scheme, digest } = signRequestSchema.parse(req);
+  return new Writer().u8(SIGN_SCHEMES.indexOf(scheme)).u8(0).u16(0).bytes(digest).str(name).done();
+}
+
 // ---- device-side encoders and request decoders (TS responder in tests, tools) -----------------
 
 export function encodeHelloInfo(h: Omit<HelloInfo, "flags">): Uint8Array {
-  return new Writer()
+  const w = new Writer()
     .u8(h.protoVersion)
     .u8(JOB_STATES.indexOf(h.jobState))
     .u16(h.features)
@@ -455,12 +727,14 @@ export function encodeHelloInfo(h: Omit<HelloInfo, "flags">): Uint8Array {
     .str(h.firmwareVersion)
     .str(h.target)
     .str(h.idfVersion)
-    .str(h.mbedtlsVersionString)
-    .done();
+    .str(h.mbedtlsVersionString);
+  if (h.storage) w.u16(h.storage.flags).u8(h.storage.slotsUsed).u8(h.storage.slotsCapacity);
+  return w.done();
 }
 
-export function encodeJobStatus(s: JobStatus): Uint8Array {
-  return new Writer()
+/** The 136-byte status (firmware with key slots); `v1` writes the 96 bytes of older firmware. */
+export function encodeJobStatus(s: JobStatus, opts: { v1?: boolean } = {}): Uint8Array {
+  const w = new Writer()
     .u8(JOB_STATES.indexOf(s.state))
     .u8(0)
     .u16(s.bits)
@@ -472,8 +746,47 @@ export function encodeJobStatus(s: JobStatus): Uint8Array {
     .u32(s.privLen)
     .u32(s.pubLen)
     .bytes(Buffer.from(s.privSha256, "hex"))
-    .bytes(Buffer.from(s.pubSha256, "hex"))
+    .bytes(Buffer.from(s.pubSha256, "hex"));
+  if (opts.v1) return w.done();
+  return w
+    .u8(JOB_KINDS.indexOf(s.kind))
+    .u8(0)
+    .u16(0)
+    .u32(s.outLen)
+    .bytes(Buffer.from(s.outSha256, "hex"))
     .done();
+}
+
+export function encodeSlotList(l: SlotList): Uint8Array {
+  const w = new Writer()
+    .u8(l.total)
+    .u8(l.first)
+    .u8(l.slots.length)
+    .u8(0)
+    .u16(l.flags)
+    .u8(l.capacity)
+    .u8(l.free)
+    .u32(l.partitionSize);
+  for (const e of l.slots) w.u8(e.keyType).u8(0).u16(e.bits).u16(e.pubLen).u16(0).u32(e.seq).str(e.name);
+  return w.done();
+}
+
+export function encodeSlotInfo(i: SlotInfo): Uint8Array {
+  return new Writer()
+    .u8(i.keyType)
+    .u8(0)
+    .u16(i.bits)
+    .u32(i.seq)
+    .u16(i.pub.length)
+    .u16(0)
+    .bytes(Buffer.from(i.pubSha256, "hex"))
+    .str(i.name)
+    .bytes(i.pub)
+    .done();
+}
+
+export function encodeSlotDeleted(d: SlotDeleted): Uint8Array {
+  return new Writer().u32(d.seq).str(d.name).done();
 }
 
 export function encodeProgress(p: Progress): Uint8Array {
@@ -518,6 +831,11 @@ export type DeviceRequest =
   | { kind: "keygen"; bits: number; exponent: number }
   | { kind: "read"; part: number; offset: number; length: number }
   | { kind: "reboot"; mode: number }
+  | { kind: "slot-list"; first: number }
+  | { kind: "slot-info" | "slot-delete"; name: string }
+  | { kind: "keep"; bits: number; exponent: number; replace: boolean; name: string }
+  | { kind: "csr"; name: string; subject: string; sans: Array<{ type: number; value: Uint8Array }> }
+  | { kind: "sign"; name: string; scheme: number; hash: number; digest: Uint8Array }
   | { kind: "unknown"; type: number };
 
 /** Device side: parses a request payload (throws RsagenError E_DEVICE_PROTOCOL when too short). */
@@ -548,6 +866,43 @@ export function decodeRequest(type: number, p: Uint8Array): DeviceRequest {
     }
     case MsgType.REBOOT:
       return { kind: "reboot", mode: new Reader(p, "REBOOT request").u8() };
+    case MsgType.SLOT_LIST:
+      return { kind: "slot-list", first: p.length > 0 ? p[0]! : 0 };
+    case MsgType.SLOT_INFO:
+      return { kind: "slot-info", name: new Reader(p, "SLOT_INFO request").str() };
+    case MsgType.SLOT_DELETE:
+      return { kind: "slot-delete", name: new Reader(p, "SLOT_DELETE request").str() };
+    case MsgType.KEEP: {
+      const r = new Reader(p, "KEEP request");
+      const bits = r.u16();
+      r.u16();
+      const exponent = r.u32();
+      const flags = r.u8();
+      r.bytes(3);
+      return { kind: "keep", bits, exponent, replace: (flags & 1) !== 0, name: r.str() };
+    }
+    case MsgType.CSR: {
+      const r = new Reader(p, "CSR request");
+      r.u8();
+      r.u8();
+      const subjectLen = r.u16();
+      const name = r.str();
+      const subject = new TextDecoder().decode(r.bytes(subjectLen));
+      const sans: Array<{ type: number; value: Uint8Array }> = [];
+      for (let n = r.u8(); n > 0; n--) {
+        const type = r.u8();
+        sans.push({ type, value: r.bytes(r.u8()) });
+      }
+      return { kind: "csr", name, subject, sans };
+    }
+    case MsgType.SIGN: {
+      const r = new Reader(p, "SIGN request");
+      const scheme = r.u8();
+      const hash = r.u8();
+      r.u16();
+      const digest = r.bytes(32);
+      return { kind: "sign", scheme, hash, digest, name: r.str() };
+    }
   }
   return { kind: "unknown", type };
 }

@@ -7,6 +7,7 @@
 import {
   type BootInfo,
   JOB_STATES,
+  type JobKind,
   type JobState as JobStateName,
   type KeyPart,
   type Progress,
@@ -64,6 +65,11 @@ export interface JobStatus {
   publicLength: number;
   privateSha256: Uint8Array;
   publicSha256: Uint8Array;
+  /** keygen, keep (private key kept in a slot), csr or sign; keygen for firmware before key slots. */
+  kind?: JobKind;
+  /** A CSR or SIGN job's output (READ part "out"). */
+  outputLength?: number;
+  outputSha256?: Uint8Array;
 }
 
 export interface JobEnd {

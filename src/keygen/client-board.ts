@@ -36,6 +36,9 @@ function status(s: WireStatus): JobStatus {
     publicLength: s.pubLen,
     privateSha256: Buffer.from(s.privSha256, "hex"),
     publicSha256: Buffer.from(s.pubSha256, "hex"),
+    kind: s.kind,
+    outputLength: s.outLen,
+    outputSha256: Buffer.from(s.outSha256, "hex"),
   };
 }
 

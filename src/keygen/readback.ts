@@ -25,7 +25,7 @@ export interface ReadbackStats {
   partRetries: number;
 }
 
-const PART_NAME: Record<KeyPart, string> = { priv: "private key", pub: "public key" };
+const PART_NAME: Record<KeyPart, string> = { priv: "private key", pub: "public key", out: "job output" };
 
 interface Range {
   offset: number;

@@ -336,6 +336,7 @@ export class Board extends EventEmitter<BoardEvents> {
           wdtMs: this.opts.wdtMs,
           resetReason: appReason,
           ...(this.opts.appEnv ? { env: this.opts.appEnv } : {}),
+          flash: this.flash, // the key slots live in the board's flash (flash-service.ts)
         },
         (b) => {
           if (g === this.gen) this.tx(b);
@@ -355,6 +356,8 @@ export class Board extends EventEmitter<BoardEvents> {
       // the host process (signal) is a panic too. 0 = the console was closed: the chip idles.
       // All of them end in esp_restart_noos(): a CPU software reset (rst:0xc) with the reason hint.
       if (e.code === 4) return this.restart("software", true);
+      // 9: the firmware's power-cut knob (RSAGEN_FW_CRASH_AFTER_FLASH_WRITES) cut power mid-write.
+      if (e.code === 9) return this.powerLoss();
       if (e.code === 3 || e.code === 5 || e.code === 6 || e.signal !== null || (e.code ?? 0) > 0) {
         const hint = e.code === 3 ? ESP_RST.SW : e.code === 5 ? ESP_RST.TASK_WDT : ESP_RST.PANIC;
         this.later(10, () => {
@@ -364,6 +367,14 @@ export class Board extends EventEmitter<BoardEvents> {
       }
       this.setState("halted", "app exited");
     });
+  }
+
+  /**
+   * Environment of the host firmware from its next start on (tests: fault knobs such as
+   * RSAGEN_FW_CRASH_AFTER_FLASH_WRITES, which must not follow the board through the restart).
+   */
+  setAppEnv(env: Record<string, string> | undefined): void {
+    this.opts.appEnv = env;
   }
 
   private chipRevision(): number {

@@ -84,6 +84,17 @@ export class MemoryFlash implements FlashBackend {
     return this.erase(0, this.size);
   }
 
+  /**
+   * Sets bytes to 0xFF without sector alignment: what an erase cut short by a power loss leaves
+   * (the host firmware's power-cut knob, src/sim/flash-service.ts). false when out of range.
+   */
+  tornErase(addr: number, len: number): boolean {
+    if (!this.inRange(addr, len)) return false;
+    this.mem.fill(0xff, addr, addr + len);
+    this.persist(addr, len);
+    return true;
+  }
+
   /** The whole contents (a copy). */
   snapshot(): Uint8Array {
     return this.mem.slice();

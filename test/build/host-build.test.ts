@@ -108,6 +108,7 @@ describe("build --host with CMake", () => {
       ["nvs", 0x9000, 0x6000],
       ["phy_init", 0xf000, 0x1000],
       ["factory", 0x10000, 0x180000],
+      ["rsagen_keys", 0x190000, 0x10000],
     ]);
     const img = validateImage(app!.data, {
       target: "esp32c3",

@@ -184,6 +184,38 @@ const IDF_HEADERS: Record<string, HeaderSource[]> = {
   "mbedtls/platform_util.h": [{ component: "mbedtls", path: "mbedtls/CMakeLists.txt" }],
   "mbedtls/rsa.h": [{ component: "mbedtls", path: "mbedtls/CMakeLists.txt" }],
   "mbedtls/sha256.h": [{ component: "mbedtls", path: "mbedtls/CMakeLists.txt" }],
+  "mbedtls/x509_csr.h": [{ component: "mbedtls", path: "mbedtls/CMakeLists.txt" }],
+  "mbedtls/asn1write.h": [{ component: "mbedtls", path: "mbedtls/CMakeLists.txt" }],
+  "mbedtls/oid.h": [{ component: "mbedtls", path: "mbedtls/CMakeLists.txt" }],
+  // The key partition (firmware/components/rsagen_os/flash_esp.c).
+  "esp_partition.h": [
+    {
+      component: "esp_partition",
+      path: "esp_partition/include/esp_partition.h",
+      uses: [
+        "esp_partition_find_first",
+        "esp_partition_read",
+        "esp_partition_read_raw",
+        "esp_partition_write",
+        "esp_partition_write_raw",
+        "esp_partition_erase_range",
+      ],
+    },
+  ],
+  "esp_flash_encrypt.h": [
+    {
+      component: "bootloader_support",
+      path: "bootloader_support/include/esp_flash_encrypt.h",
+      uses: ["esp_flash_encryption_enabled"],
+    },
+  ],
+  "esp_secure_boot.h": [
+    {
+      component: "bootloader_support",
+      path: "bootloader_support/include/esp_secure_boot.h",
+      uses: ["esp_secure_boot_enabled"],
+    },
+  ],
 };
 
 interface Component {
@@ -317,17 +349,27 @@ function idfUses(c: Component): Use[] {
 }
 
 describe("firmware components: includes are covered by REQUIRES", () => {
-  it("finds the four components and their ESP-IDF sources", () => {
+  it("finds the six components and their ESP-IDF sources", () => {
     expect(COMPONENTS.map((c) => c.name).sort()).toEqual([
       "main",
       "rsagen_keygen",
       "rsagen_os",
       "rsagen_proto",
+      "rsagen_slotjobs",
+      "rsagen_slots",
     ]);
     const byName = Object.fromEntries(COMPONENTS.map((c) => [c.name, c]));
-    expect(byName.rsagen_os!.srcs).toEqual(["os_esp.c"]);
+    expect(byName.rsagen_os!.srcs).toEqual(["os_esp.c", "flash_esp.c"]);
     expect(byName.rsagen_keygen!.srcs).toEqual(["keygen_job.c"]);
-    expect(byName.main!.srcs.sort()).toEqual(["cmd_loop.c", "console_esp.c", "handlers.c", "main_esp.c"]);
+    expect(byName.rsagen_slots!.srcs).toEqual(["rsagen_slots.c"]);
+    expect(byName.rsagen_slotjobs!.srcs.sort()).toEqual(["csr_job.c", "sign_job.c", "slot_job.c"]);
+    expect(byName.main!.srcs.sort()).toEqual([
+      "cmd_loop.c",
+      "console_esp.c",
+      "handlers.c",
+      "main_esp.c",
+      "slot_handlers.c",
+    ]);
   });
 
   for (const c of COMPONENTS) {
@@ -336,8 +378,9 @@ describe("firmware components: includes are covered by REQUIRES", () => {
       const vis = visible(c);
       const pub = publicVisible(c);
       const uses = idfUses(c);
-      // The protocol codec is plain C99 (libc only); everything else uses ESP-IDF.
-      expect(uses.length > 0).toBe(c.name !== "rsagen_proto");
+      // The protocol codec and the slot store are plain C (libc, and the OS layer's flash interface,
+      // which is plain C too); everything else uses ESP-IDF.
+      expect(uses.length > 0).toBe(c.name !== "rsagen_proto" && c.name !== "rsagen_slots");
       for (const u of uses) {
         const sources = IDF_HEADERS[u.header];
         if (!sources) {

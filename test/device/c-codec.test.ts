@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,11 +19,13 @@ beforeAll(() => {
 }, 120_000);
 
 describe("C codec (firmware/components/rsagen_proto) against the shared vectors", () => {
-  it("builds with cmake (ASan/UBSan) and passes every vector, the checksum checks and the fuzz run", () => {
+  it("builds with cmake (ASan/UBSan) and passes every vector, layout, checksum check and the fuzz run", () => {
     let out: string;
     let status = 0;
     try {
-      out = execFileSync(runner, [join(VECTORS_DIR, "frames.txt")], { encoding: "utf8" });
+      out = execFileSync(runner, [join(VECTORS_DIR, "frames.txt"), join(VECTORS_DIR, "layouts.txt")], {
+        encoding: "utf8",
+      });
     } catch (err) {
       const e = err as { stdout?: string; status?: number };
       out = e.stdout ?? "";
@@ -34,9 +36,12 @@ describe("C codec (firmware/components/rsagen_proto) against the shared vectors"
     const [, passed, failed] = m!;
     expect(Number(failed), out).toBe(0);
     expect(status).toBe(0);
-    // 10 basic checks + 2 per frame vector + 3 modes per stream vector + file check + 2 fuzz checks.
+    // 10 basic checks + 2 per frame vector + 3 modes per stream vector + file check + one per
+    // layout line (rsagen_proto.h's offsets on the message vectors) + layout file check + 2 fuzz.
     const { frames, streams } = loadFrameVectors();
-    expect(Number(passed)).toBe(10 + 2 * frames.length + 3 * streams.length + 1 + 2);
+    const layouts = readFileSync(join(VECTORS_DIR, "layouts.txt"), "utf8").match(/^layout /gm)?.length ?? 0;
+    expect(layouts).toBeGreaterThan(40);
+    expect(Number(passed)).toBe(10 + 2 * frames.length + 3 * streams.length + 1 + layouts + 1 + 2);
   });
 });
 

@@ -167,6 +167,9 @@ export class Responder {
         pubLen: 0,
         privSha256: zero,
         pubSha256: zero,
+        kind: "keygen",
+        outLen: 0,
+        outSha256: zero,
       };
     const done = j.state === "done";
     const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -182,6 +185,9 @@ export class Responder {
       pubLen: done ? j.pub.length : 0,
       privSha256: done ? sha(j.priv) : zero,
       pubSha256: done ? sha(j.pub) : zero,
+      kind: "keygen",
+      outLen: 0,
+      outSha256: zero,
     };
   }
 

@@ -177,7 +177,10 @@ describe("partitions/rsagen.csv", () => {
       ["nvs", 1, 2, 0x9000, 0x6000],
       ["phy_init", 1, 1, 0xf000, 0x1000],
       ["factory", 0, 0, 0x10000, 0x180000],
+      // The key slots (firmware/components/rsagen_os/include/rsagen_flash.h: type, subtype, label).
+      ["rsagen_keys", 0x40, 0x01, 0x190000, 0x10000],
     ]);
+    expect(t.entries.at(-1)?.encrypted).toBe(true);
     expect(findBootPartition(t)?.name).toBe("factory");
   });
 });

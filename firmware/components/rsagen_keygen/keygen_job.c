@@ -58,6 +58,10 @@ struct keygen_job {
     uint8_t *pub;
     size_t pub_cap;
 
+    /* KEEP: where the key goes instead of being read back (rsagen_keygen_job_set_sink). */
+    keygen_sink_fn sink;
+    void *sink_ctx;
+
     os_task_t task;
     bool task_started;
     bool task_joined;
@@ -236,6 +240,12 @@ static void keygen_generate(keygen_job_t *job)
             ret = n <= 0 ? n : m;
         }
     }
+    if (ret == 0 && job->sink != NULL) {
+        /* The private key leaves this buffer only for the sink (a key slot), never for READ. */
+        ret = job->sink(job->sink_ctx, job->bits, job->priv, job->priv_len, job->pub, job->pub_len);
+        mbedtls_platform_zeroize(job->priv, job->priv_cap);
+        job->priv_len = 0;
+    }
     /* The key now lives in the DER buffers only: wipe the big numbers (mbedtls_rsa_free zeroizes
      * and frees the limbs; the context itself stays until rsagen_keygen_job_destroy). */
     mbedtls_rsa_free(mbedtls_pk_rsa(job->pk));
@@ -257,6 +267,12 @@ static void keygen_generate(keygen_job_t *job)
 }
 
 static void keygen_task(void *arg) { keygen_generate(arg); }
+
+void rsagen_keygen_job_set_sink(keygen_job_t *job, keygen_sink_fn fn, void *ctx)
+{
+    job->sink = fn;
+    job->sink_ctx = ctx;
+}
 
 static void mark_start(keygen_job_t *job)
 {
@@ -359,6 +375,7 @@ const uint8_t *rsagen_keygen_job_part(const keygen_job_t *job, keygen_part_t par
 {
     *len = 0;
     if (atomic_load(&job->state) != KEYGEN_STATE_DONE) return NULL;
+    if (part == KEYGEN_PART_PRIVATE && job->sink != NULL) return NULL; /* kept on the board */
     *len = part == KEYGEN_PART_PRIVATE ? job->priv_len : job->pub_len;
     return part == KEYGEN_PART_PRIVATE ? job->priv : job->pub;
 }

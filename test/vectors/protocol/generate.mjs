@@ -80,19 +80,26 @@ const helloBytes = (h) => [
   ...u32(h.freeHeap), ...u32(h.largestFreeBlock), ...u32(h.wdtTimeoutMs), ...str(h.firmwareVersion),
   ...str(h.target), ...str(h.idfVersion), ...str(h.mbedtlsVersionString),
 ];
-const statusBytes = (s) => [
+// The 96-byte status of firmware before key slots, and the 136-byte one (kind, output length and
+// SHA-256 appended at 96) of firmware with them.
+const statusBytesV1 = (s) => [
   s.state, 0, ...u16(s.bits), ...u32(s.jobId), ...u32(s.exponent), ...u32(s.elapsedMs), ...u32(s.rngCalls),
   ...i32(s.mbedtlsError), ...u32(s.privLen), ...u32(s.pubLen), ...Buffer.from(s.privSha256, "hex"),
   ...Buffer.from(s.pubSha256, "hex"),
 ];
+const statusBytes = (s) => [...statusBytesV1(s), s.kind, 0, 0, 0, ...u32(s.outLen), ...Buffer.from(s.outSha256, "hex")];
 const zeroSha = hex(Buffer.alloc(32));
-const statusIdle = { state: 0, bits: 0, jobId: 0, exponent: 0, elapsedMs: 0, rngCalls: 0, mbedtlsError: 0, privLen: 0, pubLen: 0, privSha256: zeroSha, pubSha256: zeroSha };
+const statusIdle = { state: 0, bits: 0, jobId: 0, exponent: 0, elapsedMs: 0, rngCalls: 0, mbedtlsError: 0, privLen: 0, pubLen: 0, privSha256: zeroSha, pubSha256: zeroSha, kind: 0, outLen: 0, outSha256: zeroSha };
 const statusRunning = { ...statusIdle, state: 1, bits: 2048, jobId: 7, exponent: 65537, elapsedMs: 1500, rngCalls: 812 };
 const statusDone = { ...statusRunning, state: 2, elapsedMs: 9120, rngCalls: 4211, privLen: 1192, pubLen: 294, privSha256: hex(sha(0xa1)), pubSha256: hex(sha(0xb2)) };
 const statusFailed = { ...statusRunning, state: 3, elapsedMs: 300, mbedtlsError: -0x4180 };
 
 msg("hello-request", 0x01, 1, {}, []);
 msg("hello-response", 0x81, 1, hello, helloBytes(hello));
+// Firmware with key slots appends u16 storage flags, u8 slots used, u8 slot capacity.
+const storage = { flags: 0x0007, slotsUsed: 2, slotsCapacity: 15 };
+const helloSlots = { ...hello, features: 0x0063, storage };
+msg("hello-response-slots", 0x81, 14, helloSlots, [...helloBytes(helloSlots), ...u16(storage.flags), storage.slotsUsed, storage.slotsCapacity]);
 msg("hello-response-host", 0x81, 2, { ...hello, features: 0x000b, jobState: 2, target: "esp32", idfVersion: "host", mbedtlsVersion: 0x03060600, mbedtlsVersionString: "Mbed TLS 3.6.6" },
   helloBytes({ ...hello, features: 0x000b, jobState: 2, target: "esp32", idfVersion: "host", mbedtlsVersion: 0x03060600, mbedtlsVersionString: "Mbed TLS 3.6.6" }));
 msg("ping-request", 0x02, 2, { data: "deadbeef" }, [0xde, 0xad, 0xbe, 0xef]);
@@ -105,6 +112,15 @@ msg("status-response-running", 0x84, 6, statusRunning, statusBytes(statusRunning
 msg("status-response-done", 0x84, 7, statusDone, statusBytes(statusDone));
 msg("event-done", 0x42, 0, statusDone, statusBytes(statusDone));
 msg("event-failed", 0x43, 0, statusFailed, statusBytes(statusFailed));
+// Firmware before key slots sends 96 bytes; a host decodes it as a keygen job with no output.
+const { kind: _k, outLen: _o, outSha256: _s, ...statusDoneV1 } = statusDone;
+msg("status-response-done-v1", 0x84, 7, statusDoneV1, statusBytesV1(statusDone));
+const statusKeepDone = { ...statusDone, jobId: 8, privLen: 0, privSha256: zeroSha, kind: 1 };
+msg("event-done-keep", 0x42, 0, statusKeepDone, statusBytes(statusKeepDone));
+const statusSignDone = { ...statusIdle, state: 2, bits: 2048, jobId: 9, elapsedMs: 1020, rngCalls: 3, kind: 3, outLen: 256, outSha256: hex(sha(0xc3)) };
+msg("status-response-sign-done", 0x84, 13, statusSignDone, statusBytes(statusSignDone));
+const statusCsrFailed = { ...statusIdle, state: 3, bits: 4096, jobId: 10, elapsedMs: 12, kind: 2, mbedtlsError: -0x5a11 };
+msg("event-failed-csr", 0x43, 0, statusCsrFailed, statusBytes(statusCsrFailed));
 msg("event-progress", 0x41, 0, { jobId: 7, elapsedMs: 1500, rngCalls: 812, bits: 2048 }, [...u32(7), ...u32(1500), ...u32(812), ...u16(2048), 0, 0]);
 msg("cancel-request", 0x05, 8, {}, []);
 msg("cancel-response", 0x85, 8, { prevState: 1, jobId: 7 }, [1, 0, 0, 0, ...u32(7)]);
@@ -116,6 +132,93 @@ msg("read-response-max", 0x86, 11, { part: 0, offset: 1016, data: hex(bigChunk) 
 msg("reboot-request", 0x08, 12, { mode: 1 }, [1]);
 msg("reboot-response", 0x88, 12, {}, []);
 msg("error-response", 0xff, 4, { code: 3, requestType: 3, protoVersion: 1, message: "job exists" }, [...u16(3), 3, 1, ...Buffer.from("job exists")]);
+// ---- key slots (docs/protocol.md section 3, "Key slots") -------------------------------------
+const pubDer = Buffer.from(Array.from({ length: 40 }, (_, i) => (i * 37 + 11) & 0xff));
+pubDer[0] = 0x30;
+msg("slot-list-request", 0x09, 20, { first: 0 }, [0]);
+const slotEntries = [
+  { name: "backup", keyType: 1, bits: 4096, pubLen: 550, seq: 3 },
+  { name: "device", keyType: 1, bits: 2048, pubLen: 294, seq: 7 },
+];
+const slotEntryBytes = (e) => [e.keyType, 0, ...u16(e.bits), ...u16(e.pubLen), 0, 0, ...u32(e.seq), ...str(e.name)];
+const slotList = { total: 2, first: 0, flags: 0x0002, capacity: 15, free: 13, partitionSize: 0x10000, slots: slotEntries };
+msg("slot-list-response", 0x89, 20, slotList, [2, 0, 2, 0, ...u16(0x0002), 15, 13, ...u32(0x10000), ...slotEntries.flatMap(slotEntryBytes)]);
+msg("slot-info-request", 0x0a, 21, { name: "device" }, str("device"));
+const slotInfo = { name: "device", keyType: 1, bits: 2048, seq: 7, pubSha256: hex(sha(0xd4)), pub: hex(pubDer) };
+msg("slot-info-response", 0x8a, 21, slotInfo, [1, 0, ...u16(2048), ...u32(7), ...u16(pubDer.length), 0, 0, ...sha(0xd4), ...str("device"), ...pubDer]);
+msg("slot-delete-request", 0x0b, 22, { name: "device" }, str("device"));
+msg("slot-delete-response", 0x8b, 22, { name: "device", seq: 7 }, [...u32(7), ...str("device")]);
+msg("keep-request", 0x0c, 23, { bits: 2048, exponent: 65537, replace: true, name: "device" }, [...u16(2048), 0, 0, ...u32(65537), 1, 0, 0, 0, ...str("device")]);
+msg("keep-response", 0x8c, 23, { jobId: 8 }, u32(8));
+const subject = "CN=device-42,O=Example";
+msg("csr-request", 0x0d, 24,
+  { name: "device", subject, sans: [{ type: "dns", value: "device-42.example.org" }, { type: "ip", value: "0a000001" }] },
+  [0, 0, ...u16(subject.length), ...str("device"), ...Buffer.from(subject), 2, 2, 21, ...Buffer.from("device-42.example.org"), 7, 4, 10, 0, 0, 1]);
+msg("csr-response", 0x8d, 24, { jobId: 10 }, u32(10));
+const digest = [...Buffer.from("b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c", "hex")];
+msg("sign-request", 0x0e, 25, { name: "device", scheme: "pss", digest: hex(digest) }, [1, 0, 0, 0, ...digest, ...str("device")]);
+msg("sign-response", 0x8e, 25, { jobId: 9 }, u32(9));
+msg("read-request-output", 0x06, 26, { part: 2, length: 256, offset: 0 }, [2, 0, ...u16(256), ...u32(0)]);
+msg("error-slot-not-found", 0xff, 27, { code: 11, requestType: 0x0a, protoVersion: 1, message: "no such slot" }, [...u16(11), 0x0a, 1, ...Buffer.from("no such slot")]);
+msg("error-not-allowed", 0xff, 28, { code: 15, requestType: 0x06, protoVersion: 1, message: "the private key stays on the board" }, [...u16(15), 0x06, 1, ...Buffer.from("the private key stays on the board")]);
+
+// ---- layouts.txt: where the C header (rsagen_proto.h) says each field is ----------------------
+// For the C runner, which has no message codec of its own beyond these offsets: each line names a
+// vector, an offset constant and the bytes that must be there. The spec offset is checked here
+// against the payload built above by concatenation (a wrong line fails generation).
+const layouts = [];
+function layout(vec, constant, specOff, bytes) {
+  const m = messages.find((x) => x.name === vec);
+  const p = Buffer.from(m.payloadHex, "hex");
+  const want = Buffer.from(bytes);
+  if (!p.subarray(specOff, specOff + want.length).equals(want)) throw new Error(`layout ${vec} ${constant}: not at ${specOff}`);
+  layouts.push(`layout ${vec} ${constant} ${hex(want)}`);
+}
+layout("hello-response-slots", "HELLO_TAIL(STORE_FLAGS)", Buffer.from(messages.find((x) => x.name === "hello-response-slots").payloadHex, "hex").length - 4, u16(0x0007));
+layout("hello-response-slots", "HELLO_TAIL(SLOTS_USED)", Buffer.from(messages.find((x) => x.name === "hello-response-slots").payloadHex, "hex").length - 2, [2]);
+layout("hello-response-slots", "HELLO_TAIL(SLOTS_CAP)", Buffer.from(messages.find((x) => x.name === "hello-response-slots").payloadHex, "hex").length - 1, [15]);
+layout("event-done-keep", "RSAGEN_STATUS_OFF_KIND", 96, [1]);
+layout("event-done-keep", "RSAGEN_STATUS_OFF_PRIV_LEN", 24, u32(0));
+layout("status-response-sign-done", "RSAGEN_STATUS_OFF_KIND", 96, [3]);
+layout("status-response-sign-done", "RSAGEN_STATUS_OFF_OUT_LEN", 100, u32(256));
+layout("status-response-sign-done", "RSAGEN_STATUS_OFF_OUT_SHA256", 104, sha(0xc3));
+layout("event-failed-csr", "RSAGEN_STATUS_OFF_MBEDTLS_ERR", 20, i32(-0x5a11));
+layout("slot-list-request", "RSAGEN_SLOTLIST_OFF_FIRST", 0, [0]);
+layout("slot-list-response", "RSAGEN_SLOTLIST_OFF_TOTAL", 0, [2]);
+layout("slot-list-response", "RSAGEN_SLOTLIST_OFF_FIRST_ECHO", 1, [0]);
+layout("slot-list-response", "RSAGEN_SLOTLIST_OFF_COUNT", 2, [2]);
+layout("slot-list-response", "RSAGEN_SLOTLIST_OFF_FLAGS", 4, u16(0x0002));
+layout("slot-list-response", "RSAGEN_SLOTLIST_OFF_CAPACITY", 6, [15]);
+layout("slot-list-response", "RSAGEN_SLOTLIST_OFF_FREE", 7, [13]);
+layout("slot-list-response", "RSAGEN_SLOTLIST_OFF_PART_SIZE", 8, u32(0x10000));
+layout("slot-list-response", "ENTRY0(RSAGEN_SLOTENT_OFF_KEY_TYPE)", 12, [1]);
+layout("slot-list-response", "ENTRY0(RSAGEN_SLOTENT_OFF_BITS)", 14, u16(4096));
+layout("slot-list-response", "ENTRY0(RSAGEN_SLOTENT_OFF_PUB_LEN)", 16, u16(550));
+layout("slot-list-response", "ENTRY0(RSAGEN_SLOTENT_OFF_SEQ)", 20, u32(3));
+layout("slot-list-response", "ENTRY0(RSAGEN_SLOTENT_OFF_NAME)", 24, str("backup"));
+layout("slot-info-response", "RSAGEN_SLOTINFO_OFF_KEY_TYPE", 0, [1]);
+layout("slot-info-response", "RSAGEN_SLOTINFO_OFF_BITS", 2, u16(2048));
+layout("slot-info-response", "RSAGEN_SLOTINFO_OFF_SEQ", 4, u32(7));
+layout("slot-info-response", "RSAGEN_SLOTINFO_OFF_PUB_LEN", 8, u16(pubDer.length));
+layout("slot-info-response", "RSAGEN_SLOTINFO_OFF_PUB_SHA256", 12, sha(0xd4));
+layout("slot-info-response", "RSAGEN_SLOTINFO_OFF_NAME", 44, [...str("device"), ...pubDer]);
+layout("slot-delete-response", "RSAGEN_SLOTDEL_OFF_SEQ", 0, u32(7));
+layout("slot-delete-response", "RSAGEN_SLOTDEL_OFF_NAME", 4, str("device"));
+layout("keep-request", "RSAGEN_KEEP_OFF_BITS", 0, u16(2048));
+layout("keep-request", "RSAGEN_KEEP_OFF_EXPONENT", 4, u32(65537));
+layout("keep-request", "RSAGEN_KEEP_OFF_FLAGS", 8, [1]);
+layout("keep-request", "RSAGEN_KEEP_OFF_NAME", 12, str("device"));
+layout("csr-request", "RSAGEN_CSR_OFF_MD", 0, [0]);
+layout("csr-request", "RSAGEN_CSR_OFF_SUBJECT_LEN", 2, u16(subject.length));
+layout("csr-request", "RSAGEN_CSR_OFF_NAME", 4, [...str("device"), ...Buffer.from(subject), 2, 2]);
+layout("sign-request", "RSAGEN_SIGN_OFF_SCHEME", 0, [1]);
+layout("sign-request", "RSAGEN_SIGN_OFF_HASH", 1, [0]);
+layout("sign-request", "RSAGEN_SIGN_OFF_DIGEST", 4, digest);
+layout("sign-request", "RSAGEN_SIGN_OFF_NAME", 36, str("device"));
+layout("read-request-output", "RSAGEN_READ_OFF_PART", 0, [2]);
+layout("error-slot-not-found", "RSAGEN_ERROR_OFF_CODE", 0, u16(11));
+layout("error-not-allowed", "RSAGEN_ERROR_OFF_CODE", 0, u16(15));
+
 msg("event-boot", 0x40, 0, { protoVersion: 1, features: 0x000b, resetReason: 1, firmwareVersion: "0.1.0", target: "esp32" }, [1, 0, ...u16(0x000b), ...u32(1), ...str("0.1.0"), ...str("esp32")]);
 
 // ---- frames.txt ------------------------------------------------------------------------------
@@ -233,5 +336,16 @@ function dense(n) {
 }
 
 writeFileSync(join(here, "frames.txt"), out.join("\n"));
+writeFileSync(
+  join(here, "layouts.txt"),
+  [
+    "# Field offsets of docs/protocol.md section 3 as the C header must have them. Generated by generate.mjs.",
+    "# layout <message vector in frames.txt> <constant, or TAIL/ENTRY0 form> <hex bytes at that offset>",
+    "#   HELLO_TAIL(X): offset = payload length - RSAGEN_HELLO_TAIL_LEN + RSAGEN_HELLO_TAIL_OFF_X",
+    "#   ENTRY0(X): offset = RSAGEN_SLOTLIST_FIXED_LEN + X",
+    ...layouts,
+    "",
+  ].join("\n"),
+);
 writeFileSync(join(here, "messages.json"), `${JSON.stringify({ comment: "Message payload vectors: fields -> payloadHex; frameHex is the whole frame (version 1). Generated by generate.mjs.", messages }, null, 2)}\n`);
-console.log(`wrote ${messages.length + extraFrames.length} frames, streams, ${messages.length} messages`);
+console.log(`wrote ${messages.length + extraFrames.length} frames, streams, ${messages.length} messages, ${layouts.length} layouts`);

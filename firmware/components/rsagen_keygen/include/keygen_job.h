@@ -64,6 +64,15 @@ extern "C" {
 #define KEYGEN_STEP_LIMIT_MS 60000u
 #endif
 
+/*
+ * A sink takes the key when generation succeeded (KEEP: the command loop's sink stores it in a key
+ * slot). It runs in the job's task, after the DER encodings were written, and returns 0 or a
+ * negative code that fails the job (it becomes mbedtls_err). With a sink the private key is never
+ * readable: its buffer is zeroized right after the sink returns, whatever it returned.
+ */
+typedef int (*keygen_sink_fn)(void *ctx, unsigned bits, const uint8_t *priv, size_t priv_len, const uint8_t *pub,
+                              size_t pub_len);
+
 /* Returned by the RNG callback to abort generation on cancel. A high-level code (unused by
  * Mbed TLS 2.28 and 3.x) so mbedtls_rsa_gen_key returns it unchanged. Never -0x000E
  * (MBEDTLS_ERR_MPI_NOT_ACCEPTABLE): Miller-Rabin reads that as "composite" and carries on. */
@@ -113,6 +122,9 @@ keygen_status_t rsagen_keygen_validate(unsigned bits, uint32_t exponent);
 /* Validates, allocates everything and seeds the DRBG. On any error nothing stays allocated. */
 keygen_status_t rsagen_keygen_job_create(keygen_job_t **out, unsigned bits, uint32_t exponent, uint32_t id);
 
+/* Sets the sink (before start). */
+void rsagen_keygen_job_set_sink(keygen_job_t *job, keygen_sink_fn fn, void *ctx);
+
 /* Starts the task. On failure (KEYGEN_E_NO_MEM) the job stays CREATED and must be destroyed. */
 keygen_status_t rsagen_keygen_job_start(keygen_job_t *job);
 
@@ -136,7 +148,8 @@ bool rsagen_keygen_job_wait(keygen_job_t *job, uint32_t timeout_ms);
 
 void rsagen_keygen_job_info(const keygen_job_t *job, keygen_info_t *out);
 
-/* The DER of a part, at the start of its buffer; NULL unless the job is DONE. */
+/* The DER of a part, at the start of its buffer; NULL unless the job is DONE (the private part:
+ * also NULL when the job has a sink). */
 const uint8_t *rsagen_keygen_job_part(const keygen_job_t *job, keygen_part_t part, size_t *len);
 
 /* Cancels, waits for the task to exit, zeroizes all key material and frees everything. NULL is ok. */

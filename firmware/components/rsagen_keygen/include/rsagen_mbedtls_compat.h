@@ -77,6 +77,30 @@ static inline int rsagen_pk_sign(mbedtls_pk_context *pk, mbedtls_md_type_t md, c
 #endif
 }
 
+/* mbedtls_rsa_set_padding: void in 2.28, int in 3.x. */
+static inline int rsagen_rsa_set_padding(mbedtls_rsa_context *rsa, int padding, mbedtls_md_type_t hash_id)
+{
+#if RSAGEN_MBEDTLS_3
+    return mbedtls_rsa_set_padding(rsa, padding, hash_id);
+#else
+    mbedtls_rsa_set_padding(rsa, padding, (int)hash_id);
+    return 0;
+#endif
+}
+
+/* RSASSA-PKCS1-v1_5 over a SHA-256 digest: 2.28 has the (deprecated) mode argument. sig gets
+ * mbedtls_rsa_get_len(rsa) bytes. */
+static inline int rsagen_rsa_pkcs1_v15_sign_sha256(mbedtls_rsa_context *rsa, rsagen_rng_fn f_rng, void *p_rng,
+                                                   const unsigned char hash[32], unsigned char *sig)
+{
+#if RSAGEN_MBEDTLS_3
+    return mbedtls_rsa_rsassa_pkcs1_v15_sign(rsa, f_rng, p_rng, MBEDTLS_MD_SHA256, 32, hash, sig);
+#else
+    return mbedtls_rsa_rsassa_pkcs1_v15_sign(rsa, f_rng, p_rng, MBEDTLS_RSA_PRIVATE, MBEDTLS_MD_SHA256, 32, hash,
+                                             sig);
+#endif
+}
+
 /* Key length in bytes of an RSA context (ctx->len is private in 3.x; the accessor exists in both). */
 static inline size_t rsagen_rsa_len(const mbedtls_rsa_context *rsa) { return mbedtls_rsa_get_len(rsa); }
 

@@ -49,6 +49,13 @@ extern "C" {
 #define RSAGEN_MSG_READ 0x06
 #define RSAGEN_MSG_RELEASE 0x07
 #define RSAGEN_MSG_REBOOT 0x08
+/* Key slots (docs/protocol.md section 3, "Key slots"; docs/key-slots.md). */
+#define RSAGEN_MSG_SLOT_LIST 0x09
+#define RSAGEN_MSG_SLOT_INFO 0x0A
+#define RSAGEN_MSG_SLOT_DELETE 0x0B
+#define RSAGEN_MSG_KEEP 0x0C
+#define RSAGEN_MSG_CSR 0x0D
+#define RSAGEN_MSG_SIGN 0x0E
 /* Generic error answer to any request: sent as type (RSAGEN_MSG_ERROR | RESPONSE_FLAG) = 0xFF. */
 #define RSAGEN_MSG_ERROR 0x7F
 
@@ -70,6 +77,12 @@ extern "C" {
 #define RSAGEN_ERR_RANGE 8        /* READ offset beyond the part's length */
 #define RSAGEN_ERR_VERSION 9      /* request frame carried another protocol version */
 #define RSAGEN_ERR_INTERNAL 10    /* anything else (a bug) */
+#define RSAGEN_ERR_SLOT_NOT_FOUND 11 /* no key slot of that name */
+#define RSAGEN_ERR_SLOT_EXISTS 12    /* KEEP on an existing slot without the replace flag */
+#define RSAGEN_ERR_SLOTS_FULL 13     /* no room in the key partition for another slot */
+#define RSAGEN_ERR_NO_STORAGE 14     /* no key partition in this flash (or it is too small) */
+#define RSAGEN_ERR_NOT_ALLOWED 15    /* READ of the private key of a kept key */
+#define RSAGEN_ERR_STORAGE 16        /* a flash write failed or did not read back */
 
 /* ---- Job states --------------------------------------------------------------------------- */
 
@@ -86,11 +99,28 @@ extern "C" {
 #define RSAGEN_FEAT_INLINE_KEYGEN (1u << 2)   /* negative control: keygen runs in the command loop */
 #define RSAGEN_FEAT_HOST_BUILD (1u << 3)      /* POSIX host build (virtual board) */
 #define RSAGEN_FEAT_DOWNLOAD_REBOOT (1u << 4) /* REBOOT mode DOWNLOAD is supported */
+#define RSAGEN_FEAT_KEY_SLOTS (1u << 5)       /* KEEP, SLOT_*, SIGN compiled in (CONFIG_RSAGEN_KEY_SLOTS) */
+#define RSAGEN_FEAT_SLOT_CSR (1u << 6)        /* CSR compiled in (CONFIG_RSAGEN_SLOT_CSR) */
+
+/* ---- Storage flags (HELLO after the strings, SLOT_LIST) ----------------------------------- */
+
+#define RSAGEN_STORE_FLASH_ENCRYPTION (1u << 0) /* the chip runs with flash encryption */
+#define RSAGEN_STORE_PARTITION (1u << 1)        /* a key partition was found and mounted */
+#define RSAGEN_STORE_ENCRYPTED (1u << 2)        /* the key partition is read/written encrypted */
+#define RSAGEN_STORE_SECURE_BOOT (1u << 3)      /* secure boot is enabled */
+
+/* ---- Job kinds (STATUS.kind) ------------------------------------------------------------- */
+
+#define RSAGEN_JOB_KEYGEN 0 /* KEYGEN: both key parts readable */
+#define RSAGEN_JOB_KEEP 1   /* KEEP: stored in a slot; only the public key is readable */
+#define RSAGEN_JOB_CSR 2    /* CSR: output = PKCS#10 DER */
+#define RSAGEN_JOB_SIGN 3   /* SIGN: output = the signature */
 
 /* ---- Key parts and reboot modes ----------------------------------------------------------- */
 
 #define RSAGEN_PART_PRIV 0 /* private key, DER PKCS#1 RSAPrivateKey */
 #define RSAGEN_PART_PUB 1  /* public key, DER SubjectPublicKeyInfo */
+#define RSAGEN_PART_OUTPUT 2 /* a CSR or SIGN job's output */
 
 #define RSAGEN_REBOOT_NORMAL 0
 #define RSAGEN_REBOOT_DOWNLOAD 1
@@ -110,6 +140,11 @@ extern "C" {
 #define RSAGEN_HELLO_OFF_STRINGS 24        /* str fw_version, str target, str idf_version, str mbedtls_version */
 #define RSAGEN_HELLO_FIXED_LEN 24
 #define RSAGEN_HELLO_MAX_STRING 63
+/* After the four strings (absent from firmware before key slots): */
+#define RSAGEN_HELLO_TAIL_OFF_STORE_FLAGS 0 /* u16 RSAGEN_STORE_* */
+#define RSAGEN_HELLO_TAIL_OFF_SLOTS_USED 2  /* u8 */
+#define RSAGEN_HELLO_TAIL_OFF_SLOTS_CAP 3   /* u8 */
+#define RSAGEN_HELLO_TAIL_LEN 4
 
 /* PING: request payload is 0..RSAGEN_PROTO_MAX_PAYLOAD arbitrary bytes; the response echoes them. */
 
@@ -135,7 +170,13 @@ extern "C" {
 #define RSAGEN_STATUS_OFF_PUB_LEN 28     /* u32, 0 unless DONE */
 #define RSAGEN_STATUS_OFF_PRIV_SHA256 32 /* 32 bytes, zero unless DONE */
 #define RSAGEN_STATUS_OFF_PUB_SHA256 64  /* 32 bytes, zero unless DONE */
-#define RSAGEN_STATUS_LEN 96
+/* Added with key slots (older firmware sends the first 96 bytes only): */
+#define RSAGEN_STATUS_OFF_KIND 96        /* u8 RSAGEN_JOB_* */
+#define RSAGEN_STATUS_OFF_RESERVED2 97   /* u8 + u16, 0 */
+#define RSAGEN_STATUS_OFF_OUT_LEN 100    /* u32 output length (CSR, SIGN; 0 unless DONE) */
+#define RSAGEN_STATUS_OFF_OUT_SHA256 104 /* 32 bytes, zero unless DONE */
+#define RSAGEN_STATUS_LEN 136
+#define RSAGEN_STATUS_V1_LEN 96
 
 /* PROGRESS event: */
 #define RSAGEN_PROGRESS_OFF_JOB_ID 0     /* u32 */
@@ -161,6 +202,79 @@ extern "C" {
 /* READ response: the same 8-byte header (length = bytes actually returned), then the bytes. */
 #define RSAGEN_READ_RESP_HEADER_LEN 8
 #define RSAGEN_READ_MAX_CHUNK (RSAGEN_PROTO_MAX_PAYLOAD - RSAGEN_READ_RESP_HEADER_LEN) /* 1016 */
+
+/* Slot names: u8 length (1..31) then [A-Za-z0-9._-], the first a letter or digit. */
+#define RSAGEN_SLOT_NAME_MAX_LEN 31
+
+/* SLOT_LIST request: */
+#define RSAGEN_SLOTLIST_OFF_FIRST 0 /* u8 index of the first slot wanted (name order) */
+#define RSAGEN_SLOTLIST_REQ_LEN 1
+/* SLOT_LIST response: 12 fixed bytes, then `count` entries. */
+#define RSAGEN_SLOTLIST_OFF_TOTAL 0       /* u8 live slots */
+#define RSAGEN_SLOTLIST_OFF_FIRST_ECHO 1  /* u8 */
+#define RSAGEN_SLOTLIST_OFF_COUNT 2       /* u8 entries in this answer */
+#define RSAGEN_SLOTLIST_OFF_RESERVED 3    /* u8, 0 */
+#define RSAGEN_SLOTLIST_OFF_FLAGS 4       /* u16 RSAGEN_STORE_* */
+#define RSAGEN_SLOTLIST_OFF_CAPACITY 6    /* u8 slots the partition holds */
+#define RSAGEN_SLOTLIST_OFF_FREE 7        /* u8 new slots that still fit */
+#define RSAGEN_SLOTLIST_OFF_PART_SIZE 8   /* u32 partition bytes */
+#define RSAGEN_SLOTLIST_FIXED_LEN 12
+/* Entry: u8 key type (1 RSA), u8 reserved, u16 bits, u16 public key DER length, u16 reserved,
+ * u32 record sequence number, str name. */
+#define RSAGEN_SLOTENT_OFF_KEY_TYPE 0
+#define RSAGEN_SLOTENT_OFF_BITS 2
+#define RSAGEN_SLOTENT_OFF_PUB_LEN 4
+#define RSAGEN_SLOTENT_OFF_SEQ 8
+#define RSAGEN_SLOTENT_OFF_NAME 12
+#define RSAGEN_SLOTENT_FIXED_LEN 12
+
+/* SLOT_INFO and SLOT_DELETE requests: str name. */
+/* SLOT_INFO response: */
+#define RSAGEN_SLOTINFO_OFF_KEY_TYPE 0 /* u8 */
+#define RSAGEN_SLOTINFO_OFF_BITS 2     /* u16 */
+#define RSAGEN_SLOTINFO_OFF_SEQ 4      /* u32 */
+#define RSAGEN_SLOTINFO_OFF_PUB_LEN 8  /* u16 */
+#define RSAGEN_SLOTINFO_OFF_PUB_SHA256 12 /* 32 bytes */
+#define RSAGEN_SLOTINFO_OFF_NAME 44    /* str name, then the public key DER (pub_len bytes) */
+#define RSAGEN_SLOTINFO_FIXED_LEN 44
+/* SLOT_DELETE response: u32 sequence number of the deleted record, then str name. */
+#define RSAGEN_SLOTDEL_OFF_SEQ 0
+#define RSAGEN_SLOTDEL_OFF_NAME 4
+#define RSAGEN_SLOTDEL_FIXED_LEN 4
+
+/* KEEP request (response as KEYGEN: u32 job id): */
+#define RSAGEN_KEEP_OFF_BITS 0     /* u16 */
+#define RSAGEN_KEEP_OFF_RESERVED 2 /* u16, 0 */
+#define RSAGEN_KEEP_OFF_EXPONENT 4 /* u32 */
+#define RSAGEN_KEEP_OFF_FLAGS 8    /* u8: bit 0 = replace an existing slot */
+#define RSAGEN_KEEP_OFF_NAME 12    /* after 3 reserved bytes: str name */
+#define RSAGEN_KEEP_FIXED_LEN 12
+#define RSAGEN_KEEP_FLAG_REPLACE 0x01
+
+/* CSR request (response: u32 job id): */
+#define RSAGEN_CSR_OFF_MD 0          /* u8 0 = SHA-256 */
+#define RSAGEN_CSR_OFF_RESERVED 1    /* u8, 0 */
+#define RSAGEN_CSR_OFF_SUBJECT_LEN 2 /* u16, 1..RSAGEN_CSR_MAX_SUBJECT */
+#define RSAGEN_CSR_OFF_NAME 4        /* str name, subject bytes, u8 SAN count, SANs */
+#define RSAGEN_CSR_FIXED_LEN 4
+#define RSAGEN_CSR_MAX_SUBJECT 512
+#define RSAGEN_CSR_MAX_SANS 16
+/* SAN: u8 type, u8 length (1..253), bytes. Types are GeneralName tags (RFC 5280 4.2.1.6). */
+#define RSAGEN_SAN_EMAIL 1 /* rfc822Name, ASCII */
+#define RSAGEN_SAN_DNS 2   /* dNSName, ASCII */
+#define RSAGEN_SAN_URI 6   /* uniformResourceIdentifier, ASCII */
+#define RSAGEN_SAN_IP 7    /* iPAddress, 4 or 16 bytes */
+
+/* SIGN request (response: u32 job id): */
+#define RSAGEN_SIGN_OFF_SCHEME 0   /* u8 RSAGEN_SIGN_* */
+#define RSAGEN_SIGN_OFF_HASH 1     /* u8 0 = SHA-256 */
+#define RSAGEN_SIGN_OFF_RESERVED 2 /* u16, 0 */
+#define RSAGEN_SIGN_OFF_DIGEST 4   /* 32 bytes: SHA-256 of the data */
+#define RSAGEN_SIGN_OFF_NAME 36    /* str name */
+#define RSAGEN_SIGN_FIXED_LEN 36
+#define RSAGEN_SIGN_PKCS1_V15 0 /* RSASSA-PKCS1-v1_5 (RFC 8017 8.2) */
+#define RSAGEN_SIGN_PSS 1       /* RSASSA-PSS, MGF1-SHA-256, salt 32 bytes (RFC 8017 8.1) */
+#define RSAGEN_HASH_SHA256 0
 
 /* REBOOT request: */
 #define RSAGEN_REBOOT_OFF_MODE 0 /* u8 RSAGEN_REBOOT_* */

@@ -2,7 +2,9 @@
  * Host test runner for the rsagen_proto codec: reads test/vectors/protocol/frames.txt (format at
  * the top of that file), checks every frame and stream vector, plus checksums, encoder limits
  * and a fuzz run. Prints one line per failure and a final "N passed, M failed"; exit 1 on failure.
- * Usage: rsagen_proto_test <path/to/frames.txt>
+ * Usage: rsagen_proto_test <path/to/frames.txt> [<path/to/layouts.txt>]
+ *        (layouts.txt: the field offsets of the message payloads, checked against the header's
+ *        constants on the message vectors of frames.txt)
  *        rsagen_proto_test --decode <stream.bin> <chunk>   (differential testing against the TS
  *        decoder: feeds the file in chunks of <chunk> bytes, flushes, prints merged "text HEX" and
  *        "frame V TT ID HEX" lines and a final "stats F H C T")
@@ -310,8 +312,113 @@ static void check_basics(void)
     result(rsagen_proto_encode(out, 21, 2, 1, big, 8) == 21, "encode", "exact buffer");
     result(rsagen_proto_encode(out, sizeof(out), 2, 1, NULL, 3) == 0, "encode rejects", "NULL payload");
     result(rsagen_proto_encode_version(out, sizeof(out), 0, 2, 1, big, 3) == 0, "encode rejects", "version 0");
-    result(RSAGEN_READ_MAX_CHUNK == 1016 && RSAGEN_STATUS_LEN == 96 && RSAGEN_PROTO_MAX_FRAME == 1037,
+    result(RSAGEN_READ_MAX_CHUNK == 1016 && RSAGEN_STATUS_LEN == 136 && RSAGEN_STATUS_V1_LEN == 96 &&
+               RSAGEN_PROTO_MAX_FRAME == 1037,
            "layout constants", "sizes");
+}
+
+/* ---- message layouts: the header's offsets against the vectors ------------------------------ */
+
+typedef struct {
+    const char *name;
+    size_t value;
+} constant_t;
+
+#define C(x) {#x, x}
+static const constant_t CONSTANTS[] = {
+    C(RSAGEN_STATUS_OFF_KIND), C(RSAGEN_STATUS_OFF_PRIV_LEN), C(RSAGEN_STATUS_OFF_OUT_LEN),
+    C(RSAGEN_STATUS_OFF_OUT_SHA256), C(RSAGEN_STATUS_OFF_MBEDTLS_ERR), C(RSAGEN_SLOTLIST_OFF_FIRST),
+    C(RSAGEN_SLOTLIST_OFF_TOTAL), C(RSAGEN_SLOTLIST_OFF_FIRST_ECHO), C(RSAGEN_SLOTLIST_OFF_COUNT),
+    C(RSAGEN_SLOTLIST_OFF_FLAGS), C(RSAGEN_SLOTLIST_OFF_CAPACITY), C(RSAGEN_SLOTLIST_OFF_FREE),
+    C(RSAGEN_SLOTLIST_OFF_PART_SIZE), C(RSAGEN_SLOTENT_OFF_KEY_TYPE), C(RSAGEN_SLOTENT_OFF_BITS),
+    C(RSAGEN_SLOTENT_OFF_PUB_LEN), C(RSAGEN_SLOTENT_OFF_SEQ), C(RSAGEN_SLOTENT_OFF_NAME),
+    C(RSAGEN_SLOTINFO_OFF_KEY_TYPE), C(RSAGEN_SLOTINFO_OFF_BITS), C(RSAGEN_SLOTINFO_OFF_SEQ),
+    C(RSAGEN_SLOTINFO_OFF_PUB_LEN), C(RSAGEN_SLOTINFO_OFF_PUB_SHA256), C(RSAGEN_SLOTINFO_OFF_NAME),
+    C(RSAGEN_SLOTDEL_OFF_SEQ), C(RSAGEN_SLOTDEL_OFF_NAME), C(RSAGEN_KEEP_OFF_BITS), C(RSAGEN_KEEP_OFF_EXPONENT),
+    C(RSAGEN_KEEP_OFF_FLAGS), C(RSAGEN_KEEP_OFF_NAME), C(RSAGEN_CSR_OFF_MD), C(RSAGEN_CSR_OFF_SUBJECT_LEN),
+    C(RSAGEN_CSR_OFF_NAME), C(RSAGEN_SIGN_OFF_SCHEME), C(RSAGEN_SIGN_OFF_HASH), C(RSAGEN_SIGN_OFF_DIGEST),
+    C(RSAGEN_SIGN_OFF_NAME), C(RSAGEN_READ_OFF_PART), C(RSAGEN_ERROR_OFF_CODE),
+    C(RSAGEN_HELLO_TAIL_OFF_STORE_FLAGS), C(RSAGEN_HELLO_TAIL_OFF_SLOTS_USED), C(RSAGEN_HELLO_TAIL_OFF_SLOTS_CAP),
+};
+#undef C
+
+static int constant(const char *name, size_t *out)
+{
+    for (size_t i = 0; i < sizeof CONSTANTS / sizeof CONSTANTS[0]; i++) {
+        if (strcmp(CONSTANTS[i].name, name) == 0) {
+            *out = CONSTANTS[i].value;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The payload of message vector `name` in frames.txt (malloc'd), or NULL. */
+static uint8_t *vector_payload(const char *frames_path, const char *name, size_t *len)
+{
+    FILE *f = fopen(frames_path, "r");
+    if (f == NULL) return NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    int in = 0;
+    uint8_t *out = NULL;
+    while (out == NULL && getline(&line, &cap, f) != -1) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (strncmp(line, "frame ", 6) == 0) in = strcmp(line + 6, name) == 0;
+        else if (in && strncmp(line, "payload ", 8) == 0) *len = unhex(line + 8, &out);
+    }
+    free(line);
+    fclose(f);
+    return out;
+}
+
+/* Every line: the bytes at the header constant's offset in the named vector's payload. */
+static int run_layouts(const char *frames_path, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        printf("FAIL cannot open %s\n", path);
+        failed++;
+        return 0;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0;
+    while (getline(&line, &cap, f) != -1) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (strncmp(line, "layout ", 7) != 0) continue;
+        char vec[128], cname[128], want_hex[1024];
+        if (sscanf(line + 7, "%127s %127s %1023s", vec, cname, want_hex) != 3) {
+            result(0, "layout line", line);
+            continue;
+        }
+        n++;
+        size_t plen = 0, off = 0;
+        uint8_t *p = vector_payload(frames_path, vec, &plen);
+        char inner[128];
+        int known = 0;
+        if (sscanf(cname, "HELLO_TAIL(%127[^)])", inner) == 1) {
+            char full[160];
+            snprintf(full, sizeof full, "RSAGEN_HELLO_TAIL_OFF_%s", inner);
+            known = constant(full, &off) && plen >= RSAGEN_HELLO_TAIL_LEN;
+            off += plen - RSAGEN_HELLO_TAIL_LEN;
+        } else if (sscanf(cname, "ENTRY0(%127[^)])", inner) == 1) {
+            known = constant(inner, &off);
+            off += RSAGEN_SLOTLIST_FIXED_LEN;
+        } else {
+            known = constant(cname, &off);
+        }
+        uint8_t *want = NULL;
+        size_t wlen = unhex(want_hex, &want);
+        char what[300];
+        snprintf(what, sizeof what, "%s %s", vec, cname);
+        result(p != NULL && known && off + wlen <= plen && memcmp(p + off, want, wlen) == 0, "layout", what);
+        free(p);
+        free(want);
+    }
+    free(line);
+    fclose(f);
+    return n;
 }
 
 static uint32_t xs_state;
@@ -457,13 +564,14 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "--decode") == 0) {
         return decode_file(argv[2], (size_t)strtoul(argv[3], NULL, 10));
     }
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s <frames.txt>\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: %s <frames.txt> [<layouts.txt>]\n", argv[0]);
         return 2;
     }
     check_basics();
     int vectors = run_vectors(argv[1]);
     result(vectors > 50, "vector file", "has more than 50 vectors");
+    if (argc == 3) result(run_layouts(argv[1], argv[2]) > 40, "layout file", "has more than 40 layouts");
     check_fuzz();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
