@@ -214,6 +214,11 @@ export class QemuBoard extends EventEmitter<QemuBoardEvents> {
     this.setState(download ? "download" : "app");
   }
 
+  /** An EN pulse as a reset button would give (tests: a reset in the middle of a job). */
+  pulseReset(): void {
+    this.resetLines.pulse();
+  }
+
   /** Waits until queued resets have been carried out (tests). */
   settle(): Promise<void> {
     return this.queue;
