@@ -1,6 +1,7 @@
 /**
  * `rsagen build --host`: build the firmware's host executable with CMake (contract C2:
- * `cmake -S firmware/host -B <dir> -DRSAGEN_CRYPTO_EXTRA=ON|OFF -DRSAGEN_INLINE_KEYGEN=ON|OFF` ->
+ * `cmake -S firmware/host -B <dir> -DRSAGEN_CRYPTO_EXTRA=ON|OFF -DRSAGEN_INLINE_KEYGEN=ON|OFF
+ * -DRSAGEN_KEY_SLOTS=ON|OFF -DRSAGEN_SLOT_CSR=ON|OFF` ->
  * <dir>/rsagen-fw) and package it like an ESP-IDF build: rsagen.bin (app image carrying the
  * executable), bootloader/bootloader.bin, partition_table/partition-table.bin, flasher_args.json
  * and rsagen.json in build/<target>-host-<cx|nocx>[-inline]/. Flash settings and the partition table
@@ -17,7 +18,7 @@ import { type Manifest, makeFlasherArgs, removeManifest, sha256, writeManifest }
 import { loadProjectPartitions, partitionTableBinary } from "./partitions.js";
 import { composeDefaults, type DefaultsEntry, effectiveBool } from "./sdkconfig.js";
 import { appSize } from "./size-report.js";
-import { buildFolderName, checkToggles, type Toggles } from "./toggles.js";
+import { buildFolderName, checkToggles, keySlotsOn, type Toggles } from "./toggles.js";
 
 export interface HostBuildOptions {
   projectRoot: string;
@@ -124,6 +125,8 @@ export async function hostBuild(o: HostBuildOptions): Promise<BuildResult> {
       RSAGEN_FW_VERSION: o.version,
       RSAGEN_CRYPTO_EXTRA: on(o.toggles.cryptoExtra),
       RSAGEN_INLINE_KEYGEN: on(o.toggles.inlineKeygen),
+      RSAGEN_KEY_SLOTS: on(keySlotsOn(o.toggles)),
+      RSAGEN_SLOT_CSR: on(keySlotsOn(o.toggles)),
       ...o.cmakeDefines,
     };
     o.events?.stage?.("host-configure", { target: o.target, dir });

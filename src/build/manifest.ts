@@ -50,6 +50,7 @@ export const manifestSchema = z.strictObject({
     hwMpi: z.boolean(),
     cryptoExtra: z.boolean(),
     inlineKeygen: z.boolean(),
+    keySlots: z.boolean().optional(),
     taskWdtS: z.number().int().optional(),
   }),
   projectName: z.string(),

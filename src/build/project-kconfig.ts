@@ -7,7 +7,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** The project symbols rsagen build sets (the toggle file always writes them). */
-export const PROJECT_SYMBOLS = ["TOIT_CRYPTO_EXTRA", "RSAGEN_INLINE_KEYGEN"] as const;
+export const PROJECT_SYMBOLS = [
+  "TOIT_CRYPTO_EXTRA",
+  "RSAGEN_INLINE_KEYGEN",
+  "RSAGEN_KEY_SLOTS",
+  "RSAGEN_SLOT_CSR",
+] as const;
 
 /** Maps each `config`/`menuconfig` name found under firmwareDir to the file defining it. */
 export function projectKconfigSymbols(firmwareDir: string): Map<string, string> {

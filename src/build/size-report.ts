@@ -97,15 +97,31 @@ export function appSize(
 export interface MatrixRow {
   target: string;
   hwMpi: boolean;
+  /** Key slots compiled in (absent: yes). */
+  keySlots?: boolean;
   size: AppSize;
 }
 
-/** Bytes the hardware-MPI variant adds (positive) or saves (negative) per target, when both exist. */
+const slotsOf = (r: MatrixRow) => r.keySlots !== false;
+
+/** Bytes the hardware-MPI variant adds (positive) or saves (negative) per target, when both exist
+ * (compared with the key slots as in the first row of the target). */
 export function mpiDifference(rows: MatrixRow[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const hw of rows.filter((r) => r.hwMpi)) {
-    const sw = rows.find((r) => !r.hwMpi && r.target === hw.target);
+    if (out[hw.target] !== undefined) continue;
+    const sw = rows.find((r) => !r.hwMpi && r.target === hw.target && slotsOf(r) === slotsOf(hw));
     if (sw) out[hw.target] = hw.size.imageSize - sw.size.imageSize;
+  }
+  return out;
+}
+
+/** Bytes the key slots add per target (hardware MPI on both sides), when both builds exist. */
+export function slotsDifference(rows: MatrixRow[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const on of rows.filter((r) => r.hwMpi && slotsOf(r))) {
+    const off = rows.find((r) => r.hwMpi && !slotsOf(r) && r.target === on.target);
+    if (off) out[on.target] = on.size.imageSize - off.size.imageSize;
   }
   return out;
 }
@@ -113,20 +129,26 @@ export function mpiDifference(rows: MatrixRow[]): Record<string, number> {
 /** The matrix as a fixed-width text table (rendering only; the CLI prints it). */
 export function formatSizeTable(rows: MatrixRow[]): string {
   const diff = mpiDifference(rows);
-  const header = ["target", "mpi", "image", "partition", "free", "free%", "hw-sw"];
-  const body = rows.map((r) => [
-    r.target,
-    r.hwMpi ? "hw" : "sw",
-    String(r.size.imageSize),
-    String(r.size.partitionSize),
-    String(r.size.freeBytes),
-    `${r.size.freePercent.toFixed(1)}%`,
-    r.hwMpi && diff[r.target] !== undefined ? signed(diff[r.target]!) : "",
-  ]);
+  const slots = slotsDifference(rows);
+  const header = ["target", "mpi", "slots", "image", "partition", "free", "free%", "hw-sw", "slots+"];
+  const body = rows.map((r) => {
+    const first = rows.find((x) => x.target === r.target) === r;
+    return [
+      r.target,
+      r.hwMpi ? "hw" : "sw",
+      slotsOf(r) ? "yes" : "no",
+      String(r.size.imageSize),
+      String(r.size.partitionSize),
+      String(r.size.freeBytes),
+      `${r.size.freePercent.toFixed(1)}%`,
+      first && diff[r.target] !== undefined ? signed(diff[r.target]!) : "",
+      first && slots[r.target] !== undefined ? signed(slots[r.target]!) : "",
+    ];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const fmt = (cells: string[]) =>
     cells
-      .map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join("  ")
       .trimEnd();
   return [fmt(header), ...body.map(fmt)].join("\n");

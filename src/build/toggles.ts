@@ -13,6 +13,11 @@ export interface Toggles {
   cryptoExtra: boolean;
   /** CONFIG_RSAGEN_INLINE_KEYGEN: negative control, keygen inline in the command loop. */
   inlineKeygen: boolean;
+  /**
+   * CONFIG_RSAGEN_KEY_SLOTS and CONFIG_RSAGEN_SLOT_CSR: keys kept on the board, CSR and signing
+   * (docs/key-slots.md). Absent = on; they depend on crypto-extra, so without it they are off.
+   */
+  keySlots?: boolean;
   /** CONFIG_ESP_TASK_WDT_TIMEOUT_S when not the sdkconfig default (5 s); ESP-IDF builds only. */
   taskWdtS?: number | undefined;
 }
@@ -45,15 +50,21 @@ export function checkToggles(t: Toggles): void {
   }
 }
 
+/** Whether the key-slot features are compiled in with these toggles. */
+export function keySlotsOn(t: Toggles): boolean {
+  return t.cryptoExtra && t.keySlots !== false;
+}
+
 /**
  * Folder name under the build root:
- *   ESP-IDF: <target>-<hwmpi|swmpi>-<cx|nocx>[-inline][-wdt<s>]   e.g. esp32c3-hwmpi-cx
- *   host:    <target>-host-<cx|nocx>[-inline]            e.g. esp32c3-host-cx
+ *   ESP-IDF: <target>-<hwmpi|swmpi>-<cx|nocx>[-noslots][-inline][-wdt<s>]   e.g. esp32c3-hwmpi-cx
+ *   host:    <target>-host-<cx|nocx>[-noslots][-inline]            e.g. esp32c3-host-cx
  */
 export function buildFolderName(target: TargetName, t: Toggles, kind: BuildKind): string {
   const parts: string[] = [target];
   parts.push(kind === "host" ? "host" : t.hwMpi ? "hwmpi" : "swmpi");
   parts.push(t.cryptoExtra ? "cx" : "nocx");
+  if (t.cryptoExtra && t.keySlots === false) parts.push("noslots");
   if (t.inlineKeygen) parts.push("inline");
   if (t.taskWdtS !== undefined) parts.push(`wdt${t.taskWdtS}`);
   return parts.join("-");

@@ -13,6 +13,7 @@ export interface BuildOptions {
   docker: string | boolean | undefined;
   buildDir: string | undefined;
   inlineKeygen: boolean;
+  keySlots: boolean;
   taskWdt: string | undefined;
 }
 
@@ -27,8 +28,15 @@ export function registerBuild(program: Command): void {
     .option("--no-hw-mpi", "software bignum only")
     .option("--crypto-extra", "compile the keygen feature (CONFIG_TOIT_CRYPTO_EXTRA)", true)
     .option("--no-crypto-extra", "leave the keygen feature out (keygen answers 'unsupported')")
+    .option(
+      "--no-key-slots",
+      "leave out keys kept on the board, CSR and signing (CONFIG_RSAGEN_KEY_SLOTS, on by default)",
+    )
     .option("--host", "build the host executable and package it as an image for the virtual board")
-    .option("--matrix", "build every target with hardware MPI on and off and print the size table")
+    .option(
+      "--matrix",
+      "build every target with hardware MPI on and off, and without key slots, and print the size table",
+    )
     .option(
       "--docker [image]",
       "build inside the official ESP-IDF Docker image (default image: espressif/idf:v5.5)",

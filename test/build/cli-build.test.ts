@@ -62,23 +62,41 @@ describe("rsagen build (CLI)", () => {
     expect(r.stderr).toMatch(/^esp32s2: reading the image sizes$/m);
   });
 
-  it("--matrix --json: ten builds, rows and the hardware-MPI difference", () => {
+  it("--matrix --json: fifteen builds, rows, the hardware-MPI and the key-slot differences", () => {
     const r = run(["--json", "build", "--matrix"]);
     expect(r.status).toBe(0);
     const res = jsonLines(r.stdout).at(-1)!.result as {
-      rows: { target: string; hwMpi: boolean }[];
+      rows: { target: string; hwMpi: boolean; keySlots: boolean }[];
       hwMpiDelta: Record<string, number>;
+      keySlotsDelta: Record<string, number>;
+    };
+    expect(res.rows).toHaveLength(15);
+    expect(res.rows.filter((x) => !x.keySlots)).toHaveLength(5);
+    expect(Object.keys(res.hwMpiDelta)).toEqual(["esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c6"]);
+    expect(Object.keys(res.keySlotsDelta)).toEqual(["esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c6"]);
+  });
+
+  it("--matrix --no-key-slots: ten builds, no key-slot column figures", () => {
+    const r = run(["--json", "build", "--matrix", "--no-key-slots"]);
+    expect(r.status).toBe(0);
+    const res = jsonLines(r.stdout).at(-1)!.result as {
+      rows: { keySlots: boolean }[];
+      keySlotsDelta: object;
     };
     expect(res.rows).toHaveLength(10);
-    expect(Object.keys(res.hwMpiDelta)).toEqual(["esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c6"]);
+    expect(res.rows.every((x) => !x.keySlots)).toBe(true);
+    expect(res.keySlotsDelta).toEqual({});
   });
 
   it("--matrix in text mode prints the table", () => {
     const r = run(["build", "--matrix", "--target", "esp32c6"]);
     expect(r.status).toBe(0);
-    expect(r.stdout.split("\n")[0]).toMatch(/^target\s+mpi\s+image\s+partition\s+free\s+free%\s+hw-sw$/);
-    expect(r.stdout).toMatch(/^esp32c6\s+hw\s+\d+\s+1572864\s+\d+\s+[\d.]+%\s+\+3072$/m);
-    expect(r.stdout).toMatch(/^esp32c6\s+sw\s+/m);
+    expect(r.stdout.split("\n")[0]).toMatch(
+      /^target\s+mpi\s+slots\s+image\s+partition\s+free\s+free%\s+hw-sw\s+slots\+$/,
+    );
+    expect(r.stdout).toMatch(/^esp32c6\s+hw\s+yes\s+\d+\s+1572864\s+\d+\s+[\d.]+%\s+\+3072\s+\+12288$/m);
+    expect(r.stdout).toMatch(/^esp32c6\s+sw\s+yes\s+/m);
+    expect(r.stdout).toMatch(/^esp32c6\s+hw\s+no\s+/m);
   });
 
   it("--host --target esp32c3 builds the host image", () => {

@@ -114,7 +114,7 @@ describe("idf.py invocation (stand-in idf.py)", () => {
       ["app", 0x10000],
     ]);
     const app = m.manifest.app;
-    expect(app.imageSize).toBe(180000 + 3072 + 20480);
+    expect(app.imageSize).toBe(180000 + 3072 + 20480 + 12288); // stand-in sizes: MPI, keygen, key slots
     expect(app.partitionSize).toBe(0x180000);
     expect(app.freeBytes).toBe(0x180000 - app.imageSize);
     expect(app.freePercent).toBeCloseTo((100 * app.freeBytes) / 0x180000, 1);
@@ -149,30 +149,44 @@ describe("idf.py invocation (stand-in idf.py)", () => {
     expect(readFileSync(join(project, "build/esp32-hwmpi-cx-inline/sdkconfig"), "utf8")).toContain(
       "CONFIG_RSAGEN_INLINE_KEYGEN=y",
     );
-    expect(hw.manifest.app.imageSize - sw.manifest.app.imageSize).toBe(3072 + 20480);
+    // Without crypto-extra the key slots are out too (they depend on it).
+    expect(hw.manifest.app.imageSize - sw.manifest.app.imageSize).toBe(3072 + 20480 + 12288);
   });
 
-  it("--matrix builds every target with MPI on and off and reports the difference", async () => {
+  it("--matrix builds every target with MPI on and off, and without key slots, and reports both costs", async () => {
     const r = await idfMatrix({ ...base(), env: env() });
-    expect(r.rows.map((x) => `${x.target}:${x.hwMpi}`)).toEqual([
-      "esp32:true",
-      "esp32:false",
-      "esp32s2:true",
-      "esp32s2:false",
-      "esp32s3:true",
-      "esp32s3:false",
-      "esp32c3:true",
-      "esp32c3:false",
-      "esp32c6:true",
-      "esp32c6:false",
-    ]);
+    expect(
+      r.rows.map((x) => `${x.target}:${x.hwMpi ? "hw" : "sw"}:${x.keySlots ? "slots" : "noslots"}`),
+    ).toEqual(
+      ["esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c6"].flatMap((t) => [
+        `${t}:hw:slots`,
+        `${t}:sw:slots`,
+        `${t}:hw:noslots`,
+      ]),
+    );
     expect(r.hwMpiDelta).toEqual({ esp32: 3072, esp32s2: 3072, esp32s3: 3072, esp32c3: 3072, esp32c6: 3072 });
+    expect(r.keySlotsDelta).toEqual({
+      esp32: 12288,
+      esp32s2: 12288,
+      esp32s3: 12288,
+      esp32c3: 12288,
+      esp32c6: 12288,
+    });
+    expect(r.builds.map((b) => b.dir.split("/").pop()).slice(0, 3)).toEqual([
+      "esp32-hwmpi-cx",
+      "esp32-swmpi-cx",
+      "esp32-hwmpi-cx-noslots",
+    ]);
+    expect(readFileSync(join(r.builds[2]!.dir, "sdkconfig"), "utf8")).toContain(
+      "# CONFIG_RSAGEN_KEY_SLOTS is not set",
+    );
     const table = formatSizeTable(r.rows);
-    expect(table.split("\n")).toHaveLength(11);
-    expect(table).toMatch(/^esp32c6\s+hw\s+203552\s+1572864\s+1369312\s+87\.1%\s+\+3072$/m);
+    expect(table.split("\n")).toHaveLength(16);
+    expect(table).toMatch(/^esp32c6\s+hw\s+yes\s+215840\s+1572864\s+1357024\s+86\.3%\s+\+3072\s+\+12288$/m);
+    expect(table).toMatch(/^esp32c6\s+hw\s+no\s+203552\s+1572864\s+1369312\s+87\.1%$/m);
     // ESP-IDF was looked up once (one --version call), then two idf.py calls per build.
     expect(calls().filter((x) => x.argv.includes("--version"))).toHaveLength(1);
-    expect(calls()).toHaveLength(1 + 10 * 2);
+    expect(calls()).toHaveLength(1 + 15 * 2);
   });
 
   it("regenerates sdkconfig when a defaults file changed since the last build", async () => {

@@ -81,6 +81,7 @@ export async function run(raw: BuildOptions, c: Command, seen: ReadonlySet<strin
       hwMpi: raw.hwMpi,
       cryptoExtra: raw.cryptoExtra,
       inlineKeygen: Boolean(raw.inlineKeygen),
+      ...(raw.keySlots === false ? { keySlots: false } : {}),
       ...(taskWdtS !== undefined ? { taskWdtS } : {}),
     },
     version: VERSION,
@@ -103,10 +104,12 @@ export async function run(raw: BuildOptions, c: Command, seen: ReadonlySet<strin
           rows: r.rows.map((x, i) => ({
             target: x.target,
             hwMpi: x.hwMpi,
+            keySlots: x.keySlots !== false,
             dir: r.builds[i]!.dir,
             ...x.size,
           })),
           hwMpiDelta: r.hwMpiDelta,
+          keySlotsDelta: r.keySlotsDelta,
         },
         () => formatSizeTable(r.rows),
       );
