@@ -70,7 +70,8 @@ uint32_t rsagen_app_start_keygen(app_t *app, const rsagen_frame_t *f, unsigned b
 /* Key slots (slot_handlers.c; when compiled out the requests answer UNSUPPORTED). */
 void rsagen_app_slots_init(app_t *app);
 void rsagen_app_handle_slot_request(app_t *app, const rsagen_frame_t *f);
-/* Bytes after HELLO's strings (RSAGEN_HELLO_TAIL_LEN): storage flags, slots used and capacity. */
+/* Bytes after HELLO's strings: storage flags, slots used and capacity (the first 4 of
+ * RSAGEN_HELLO_TAIL_LEN; handlers.c adds the reset reason). */
 void rsagen_app_hello_tail(const app_t *app, uint8_t *p);
 /* The CSR/SIGN job, handled like the keygen job by cmd_loop.c when it exists. */
 bool rsagen_app_sjob_exists(const app_t *app);

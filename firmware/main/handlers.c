@@ -45,6 +45,7 @@ static void handle_hello(app_t *app, const rsagen_frame_t *f)
     n += rsagen_put_str(p + n, rsagen_platform_idf_version());
     n += rsagen_put_str(p + n, MBEDTLS_VERSION_STRING_FULL);
     rsagen_app_hello_tail(app, p + n); /* storage: flash encryption, key partition, slots */
+    rsagen_put_u32le(p + n + RSAGEN_HELLO_TAIL_OFF_RESET_REASON, rsagen_platform_reset_reason());
     n += RSAGEN_HELLO_TAIL_LEN;
     /* HELLO is version-proof: answered in our own version whatever the request carried. */
     rsagen_app_send(resp(RSAGEN_MSG_HELLO), f->request_id, p, n);

@@ -510,7 +510,7 @@ void rsagen_app_handle_slot_request(app_t *app, const rsagen_frame_t *f)
 void rsagen_app_hello_tail(const app_t *app, uint8_t *p)
 {
     (void)app;
-    memset(p, 0, RSAGEN_HELLO_TAIL_LEN);
+    memset(p, 0, RSAGEN_HELLO_TAIL_OFF_RESET_REASON);
     rsagen_put_u16le(p + RSAGEN_HELLO_TAIL_OFF_STORE_FLAGS,
                      (uint16_t)((rsagen_os_flash_encryption_enabled() ? RSAGEN_STORE_FLASH_ENCRYPTION : 0u) |
                                 (rsagen_os_secure_boot_enabled() ? RSAGEN_STORE_SECURE_BOOT : 0u)));

@@ -153,6 +153,8 @@ export const helloInfoSchema = z
         message: "more slots used than the partition holds",
       })
       .optional(),
+    /** esp_reset_reason_t of the last reset (after the storage tail; absent from older firmware). */
+    resetReason: u32.optional(),
   })
   .refine((h) => h.minBits <= h.maxBits, { message: "min bits above max bits" });
 export type HelloInfo = z.infer<typeof helloInfoSchema>;
@@ -388,7 +390,8 @@ export function decodeHelloInfo(p: Uint8Array): HelloInfo {
     mbedtlsVersionString: r.str(),
   };
   if (r.remaining() > 0) {
-    // The storage tail (firmware with key slots): all 4 bytes or a truncated payload.
+    // The tail after the strings: storage (4 bytes), then the reset reason (4 bytes); anything
+    // shorter than a whole field is a truncated payload.
     const flags = r.u16();
     const storage = {
       flags,
@@ -399,7 +402,12 @@ export function decodeHelloInfo(p: Uint8Array): HelloInfo {
       slotsUsed: r.u8(),
       slotsCapacity: r.u8(),
     };
-    return checked(helloInfoSchema, { ...v, storage }, "HELLO answer");
+    const resetReason = r.remaining() > 0 ? r.u32() : undefined;
+    return checked(
+      helloInfoSchema,
+      { ...v, storage, ...(resetReason !== undefined ? { resetReason } : {}) },
+      "HELLO answer",
+    );
   }
   return checked(helloInfoSchema, v, "HELLO answer");
 }
@@ -729,6 +737,7 @@ export function encodeHelloInfo(h: Omit<HelloInfo, "flags">): Uint8Array {
     .str(h.idfVersion)
     .str(h.mbedtlsVersionString);
   if (h.storage) w.u16(h.storage.flags).u8(h.storage.slotsUsed).u8(h.storage.slotsCapacity);
+  if (h.storage && h.resetReason !== undefined) w.u32(h.resetReason);
   return w.done();
 }
 

@@ -51,6 +51,17 @@ export interface DeviceInfo {
   target: string;
   idfVersion: string;
   mbedtlsVersion: string;
+  /** Firmware with key slots: flash encryption, secure boot, the key partition and its slots. */
+  storage?: {
+    flashEncryption: boolean;
+    secureBoot: boolean;
+    partition: boolean;
+    encrypted: boolean;
+    slotsUsed: number;
+    slotsCapacity: number;
+  };
+  /** esp_reset_reason_t of the board's last reset (firmware that reports it in HELLO). */
+  resetReason?: number;
 }
 
 export interface JobStatus {

@@ -5,7 +5,16 @@
  */
 import { DeviceClient, type DeviceEvent, DeviceRequestError } from "../device/client.js";
 import { duplexFromTransport } from "../device/duplex.js";
-import { MsgType, type JobStatus as WireStatus } from "../device/messages.js";
+import {
+  type CsrRequest,
+  type KeepRequest,
+  MsgType,
+  type SignRequest,
+  type SlotDeleted,
+  type SlotInfo,
+  type SlotList,
+  type JobStatus as WireStatus,
+} from "../device/messages.js";
 import { RsagenError } from "../errors.js";
 import type { Transport } from "../serial/transport.js";
 import {
@@ -92,6 +101,19 @@ export class ClientBoard implements Board {
       target: h.target,
       idfVersion: h.idfVersion,
       mbedtlsVersion: h.mbedtlsVersionString,
+      ...(h.storage
+        ? {
+            storage: {
+              flashEncryption: h.storage.flashEncryption,
+              secureBoot: h.storage.secureBoot,
+              partition: h.storage.partition,
+              encrypted: h.storage.encrypted,
+              slotsUsed: h.storage.slotsUsed,
+              slotsCapacity: h.storage.slotsCapacity,
+            },
+          }
+        : {}),
+      ...(h.resetReason !== undefined ? { resetReason: h.resetReason } : {}),
     };
   }
 
@@ -121,6 +143,32 @@ export class ClientBoard implements Board {
   async read(part: KeyPart, offset: number, length: number, opts?: RequestOptions): Promise<Uint8Array> {
     const c = await refusals(this.client.read(part, offset, length, opts));
     return c.data;
+  }
+
+  // Key slots (src/slots/board.ts): the device's refusals stay DeviceRequestErrors, which carry
+  // the slot exit codes (E_SLOT_NOT_FOUND, E_SLOTS_FULL, ...).
+  keep(req: KeepRequest, opts?: RequestOptions): Promise<number> {
+    return this.client.keep(req, opts);
+  }
+
+  slotList(opts?: RequestOptions): Promise<SlotList> {
+    return this.client.slotListAll(opts);
+  }
+
+  slotInfo(name: string, opts?: RequestOptions): Promise<SlotInfo> {
+    return this.client.slotInfo(name, opts);
+  }
+
+  slotDelete(name: string, opts?: RequestOptions): Promise<SlotDeleted> {
+    return this.client.slotDelete(name, opts);
+  }
+
+  csr(req: CsrRequest, opts?: RequestOptions): Promise<number> {
+    return this.client.csr(req, opts);
+  }
+
+  sign(req: SignRequest, opts?: RequestOptions): Promise<number> {
+    return this.client.sign(req, opts);
   }
 
   onEvent(listener: (ev: BoardEvent) => void): () => void {

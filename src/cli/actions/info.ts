@@ -12,6 +12,7 @@ export async function run(raw: InfoOptions, cmd: Command): Promise<void> {
   const port = settings.port ?? (await (await import("../../serial/ports.js")).resolvePort(undefined)).path;
   const { openBoard } = await import("../../keygen/session.js");
   const { connectBoard, slowMbedtls } = await import("../../keygen/connect.js");
+  const { resetReasonName } = await import("../../keygen/watch.js");
   const s = await openBoard(port, settings.baud ?? 115200);
   try {
     const { info, reset } = await connectBoard(s.board, { forceReset: Boolean(raw.reset) }, (ev) => {
@@ -23,7 +24,8 @@ export async function run(raw: InfoOptions, cmd: Command): Promise<void> {
         `${info.mbedtlsVersion}: RSA keygen is about 10x slower on MCUs since Mbed TLS 3.6.7 (Mbed-TLS/mbedtls#10830)`,
       );
     }
-    out.result({ port, reset, ...info, featureNames: features }, () =>
+    const lastReset = info.resetReason !== undefined ? resetReasonName(info.resetReason) : undefined;
+    out.result({ port, reset, ...info, featureNames: features, ...(lastReset ? { lastReset } : {}) }, () =>
       [
         `firmware:  rsagen ${info.firmwareVersion} (protocol v${info.protoVersion})`,
         `target:    ${info.target}`,
@@ -32,6 +34,7 @@ export async function run(raw: InfoOptions, cmd: Command): Promise<void> {
         `ESP-IDF:   ${info.idfVersion}, ${info.mbedtlsVersion}`,
         `free heap: ${info.freeHeap} bytes (largest block ${info.largestFreeBlock})`,
         `watchdog:  ${info.wdtTimeoutMs} ms`,
+        ...(lastReset ? [`last reset: ${lastReset}`] : []),
         `key job:   ${STATES[info.jobState] ?? info.jobState}`,
       ].join("\n"),
     );

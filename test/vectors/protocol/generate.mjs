@@ -96,10 +96,11 @@ const statusFailed = { ...statusRunning, state: 3, elapsedMs: 300, mbedtlsError:
 
 msg("hello-request", 0x01, 1, {}, []);
 msg("hello-response", 0x81, 1, hello, helloBytes(hello));
-// Firmware with key slots appends u16 storage flags, u8 slots used, u8 slot capacity.
+// Firmware with key slots appends u16 storage flags, u8 slots used, u8 slot capacity, and the
+// u32 reset reason of its last reset (esp_reset_reason_t; 6 = ESP_RST_TASK_WDT).
 const storage = { flags: 0x0007, slotsUsed: 2, slotsCapacity: 15 };
-const helloSlots = { ...hello, features: 0x0063, storage };
-msg("hello-response-slots", 0x81, 14, helloSlots, [...helloBytes(helloSlots), ...u16(storage.flags), storage.slotsUsed, storage.slotsCapacity]);
+const helloSlots = { ...hello, features: 0x0063, storage, resetReason: 6 };
+msg("hello-response-slots", 0x81, 14, helloSlots, [...helloBytes(helloSlots), ...u16(storage.flags), storage.slotsUsed, storage.slotsCapacity, ...u32(6)]);
 msg("hello-response-host", 0x81, 2, { ...hello, features: 0x000b, jobState: 2, target: "esp32", idfVersion: "host", mbedtlsVersion: 0x03060600, mbedtlsVersionString: "Mbed TLS 3.6.6" },
   helloBytes({ ...hello, features: 0x000b, jobState: 2, target: "esp32", idfVersion: "host", mbedtlsVersion: 0x03060600, mbedtlsVersionString: "Mbed TLS 3.6.6" }));
 msg("ping-request", 0x02, 2, { data: "deadbeef" }, [0xde, 0xad, 0xbe, 0xef]);
@@ -174,9 +175,10 @@ function layout(vec, constant, specOff, bytes) {
   if (!p.subarray(specOff, specOff + want.length).equals(want)) throw new Error(`layout ${vec} ${constant}: not at ${specOff}`);
   layouts.push(`layout ${vec} ${constant} ${hex(want)}`);
 }
-layout("hello-response-slots", "HELLO_TAIL(STORE_FLAGS)", Buffer.from(messages.find((x) => x.name === "hello-response-slots").payloadHex, "hex").length - 4, u16(0x0007));
-layout("hello-response-slots", "HELLO_TAIL(SLOTS_USED)", Buffer.from(messages.find((x) => x.name === "hello-response-slots").payloadHex, "hex").length - 2, [2]);
-layout("hello-response-slots", "HELLO_TAIL(SLOTS_CAP)", Buffer.from(messages.find((x) => x.name === "hello-response-slots").payloadHex, "hex").length - 1, [15]);
+layout("hello-response-slots", "HELLO_TAIL(STORE_FLAGS)", Buffer.from(messages.find((x) => x.name === "hello-response-slots").payloadHex, "hex").length - 8, u16(0x0007));
+layout("hello-response-slots", "HELLO_TAIL(SLOTS_USED)", Buffer.from(messages.find((x) => x.name === "hello-response-slots").payloadHex, "hex").length - 6, [2]);
+layout("hello-response-slots", "HELLO_TAIL(SLOTS_CAP)", Buffer.from(messages.find((x) => x.name === "hello-response-slots").payloadHex, "hex").length - 5, [15]);
+layout("hello-response-slots", "HELLO_TAIL(RESET_REASON)", Buffer.from(messages.find((x) => x.name === "hello-response-slots").payloadHex, "hex").length - 4, u32(6));
 layout("event-done-keep", "RSAGEN_STATUS_OFF_KIND", 96, [1]);
 layout("event-done-keep", "RSAGEN_STATUS_OFF_PRIV_LEN", 24, u32(0));
 layout("status-response-sign-done", "RSAGEN_STATUS_OFF_KIND", 96, [3]);

@@ -144,7 +144,8 @@ extern "C" {
 #define RSAGEN_HELLO_TAIL_OFF_STORE_FLAGS 0 /* u16 RSAGEN_STORE_* */
 #define RSAGEN_HELLO_TAIL_OFF_SLOTS_USED 2  /* u8 */
 #define RSAGEN_HELLO_TAIL_OFF_SLOTS_CAP 3   /* u8 */
-#define RSAGEN_HELLO_TAIL_LEN 4
+#define RSAGEN_HELLO_TAIL_OFF_RESET_REASON 4 /* u32 esp_reset_reason_t of the last reset */
+#define RSAGEN_HELLO_TAIL_LEN 8
 
 /* PING: request payload is 0..RSAGEN_PROTO_MAX_PAYLOAD arbitrary bytes; the response echoes them. */
 
