@@ -52,12 +52,20 @@ export class RomCommandError extends Error {
     super(`${opName(op)} failed: status ${status}, error 0x${error.toString(16).padStart(2, "0")}`);
     this.name = "RomCommandError";
   }
+  /**
+   * The failure code: the ROM answers status 1 and the code after it; the flasher stubs put their
+   * code (0xC0..0xFF) in the status byte and 0 after it (esptool v5.3.0 util.py
+   * FatalError.WithResult: stub results 0xC000..0xFF00).
+   */
+  get code(): number {
+    return this.status === 1 ? this.error : this.status;
+  }
   /** The ROM's "invalid message" or the stub's "invalid/unimplemented command". */
   get unsupported(): boolean {
     return (
-      this.error === RomError.INVALID_MESSAGE ||
-      this.error === StubError.INVALID_COMMAND ||
-      this.error === StubError.CMD_NOT_IMPLEMENTED
+      this.code === RomError.INVALID_MESSAGE ||
+      this.code === StubError.INVALID_COMMAND ||
+      this.code === StubError.CMD_NOT_IMPLEMENTED
     );
   }
 }

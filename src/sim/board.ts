@@ -231,7 +231,7 @@ export class Board extends EventEmitter<BoardEvents> {
     if (this.state === "download" && this.loader) {
       for (const a of this.loader.receive(bytes)) {
         if (a.kind === "send") this.tx(a.bytes);
-        else if (a.kind === "reboot") this.restart("software");
+        else if (a.kind === "reboot") this.restart(a.reset);
         else if (a.kind === "hang") this.setState("halted", a.reason);
       }
     } else if (this.state === "app" && this.app) {

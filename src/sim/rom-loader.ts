@@ -33,8 +33,11 @@ export type LoaderAction =
   | { kind: "send"; bytes: Uint8Array }
   /** Switch the chip's UART to a new baud rate (after the preceding bytes went out). */
   | { kind: "set-baud"; baud: number }
-  /** Leave download mode and reset: boot normally from flash. */
-  | { kind: "reboot" }
+  /**
+   * Leave download mode and reset: the chip restarts and samples its boot mode again. "system":
+   * the ROM's FLASH_END reboot (rst:0x3, e.g. RTC_SW_SYS_RST); "software": a CPU reset (rst:0xc).
+   */
+  | { kind: "reboot"; reset: "system" | "software" }
   /** A flash operation hung: the chip stops answering until it is reset. */
   | { kind: "hang"; reason: string };
 
@@ -186,7 +189,10 @@ export class RomLoader {
 
   private fail(out: LoaderAction[], op: number, romCode: number, stubCode: number, value?: number): Handled {
     const rom = this.mode === "rom";
-    const body = this.body(new Uint8Array(0), 1, rom ? romCode : stubCode);
+    // ROM: status 1, then the error code. The stub puts its code in the status byte and 0 after
+    // it (esptool util.py FatalError.WithResult keys stub results as 0xC000..0xFF00; esp-flasher-
+    // stub under QEMU answers an unknown op with c3 00: rom-transcripts/esp32c3-stub.probe.json).
+    const body = rom ? this.body(new Uint8Array(0), 1, romCode) : this.body(new Uint8Array(0), stubCode, 0);
     const v = value ?? (rom ? this.statVal : 0);
     out.push({ kind: "send", bytes: slipEncode(encodeResponse(op, v, body)) });
     this.lastReplyOp = op;
@@ -437,8 +443,14 @@ export class RomLoader {
     }
     this.write = undefined;
     this.reply(out, cmd.op, 0);
-    // 0 = reboot into the application, 1 = stay in the loader (esptool flash_finish(reboot)).
-    if (w[0] === 0) out.push({ kind: "reboot" });
+    // The flag: 0 = reboot, 1 = run user code (esptool serial-protocol.rst; flash_finish(reboot)
+    // sends `not reboot`). Observed under QEMU (docs/virtual-board.md): the ROM answers, sends an
+    // empty SLIP frame and resets the system (C3 banner rst:0x3 RTC_SW_SYS_RST), which samples the
+    // boot mode again; esp-flasher-stub (esptool v5.3.0's stub) answers and keeps running either way.
+    if (this.mode === "rom" && w[0] === 0) {
+      out.push({ kind: "send", bytes: Uint8Array.of(0xc0, 0xc0) });
+      out.push({ kind: "reboot", reset: "system" });
+    }
     return HANDLED;
   }
 
@@ -524,7 +536,10 @@ export class RomLoader {
     switch (cmd.op) {
       case Op.SYNC:
         if (!isSync(cmd.data)) return this.fail(out, cmd.op, 0, StubError.BAD_DATA_LEN);
-        return this.reply(out, cmd.op, 0); // the stub answers once, with value 0
+        // Like the ROM, 8 replies, but with value 0: esptool's sync() reads all 8 and takes value
+        // 0 as "the stub is already running" (loader.py sync_stub_detected; esp-flasher-stub
+        // under QEMU: rom-transcripts/esp32c3-stub.probe.json).
+        return this.reply(out, cmd.op, 0, undefined, ROM_SYNC_REPLIES);
       case Op.READ_REG:
         if (cmd.data.length !== 4) return this.fail(out, cmd.op, 0, StubError.BAD_DATA_LEN);
         return this.reply(out, cmd.op, this.regs.read(w[0]!));
@@ -538,8 +553,9 @@ export class RomLoader {
           return this.fail(out, cmd.op, 0, StubError.CMD_NOT_IMPLEMENTED);
         return this.reply(out, cmd.op, 0, this.securityInfo());
       case Op.SPI_ATTACH:
-        if (cmd.data.length !== 4 && cmd.data.length !== 8)
-          return this.fail(out, cmd.op, 0, StubError.BAD_DATA_LEN);
+        // The stub takes the one pin word only (esptool and esptool-js send 4 bytes to it; the
+        // ROM's extra word gets 0xC0 from esp-flasher-stub, stub.probe.json).
+        if (cmd.data.length !== 4) return this.fail(out, cmd.op, 0, StubError.BAD_DATA_LEN);
         return this.reply(out, cmd.op, 0);
       case Op.SPI_SET_PARAMS:
         if (cmd.data.length !== 24) return this.fail(out, cmd.op, 0, StubError.BAD_DATA_LEN);
@@ -561,10 +577,10 @@ export class RomLoader {
       case Op.READ_FLASH:
         return this.readFlashStart(cmd, w, out);
       case Op.RUN_USER_CODE:
-        out.push({ kind: "reboot" });
+        // No reply; the legacy stub leaves for the app (esptool uses it on the ESP8266 only,
+        // rsagen's flasher on ports without reset lines). esp-flasher-stub ignores it (QEMU).
+        out.push({ kind: "reboot", reset: "software" });
         return HANDLED;
-      case Op.READ_FLASH_SLOW:
-        return this.fail(out, cmd.op, 0, StubError.CMD_NOT_IMPLEMENTED);
       default:
         return this.fail(out, cmd.op, 0, StubError.INVALID_COMMAND);
     }

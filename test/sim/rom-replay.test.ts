@@ -106,3 +106,55 @@ for (const chip of ["esp32c3", "esp32"] as const) {
     }
   });
 }
+
+// esptool v5.3.0's flasher stub (esp-flasher-stub v0.8.1) running on the ESP32-C3 under QEMU, left
+// there by `esptool --after no-reset-stub`, probed the same way (rom-buffer-probe.py ... stub).
+// Here a stand-in upload starts the virtual stub (the board never runs the uploaded code).
+describe("flasher stub probe replay: esp32c3", () => {
+  const probe = JSON.parse(readFileSync(join(DIR, "esp32c3-stub.probe.json"), "utf8")) as ProbeFile;
+  const image = new Uint8Array(4 * 1024 * 1024).fill(0xff);
+  image.set(readFileSync(join(DIR, "payload4k.bin")), 0x1000);
+  const loader = new RomLoader({
+    target: TARGETS.esp32c3,
+    flash: new MemoryFlash(image.length, image),
+    mac: new Uint8Array(6),
+    efuseProfile: "qemu",
+  });
+  const packets = (bytes: Uint8Array) =>
+    loader
+      .receive(bytes)
+      .flatMap((a) =>
+        a.kind === "send"
+          ? new SlipDecoder()
+              .push(a.bytes)
+              .flatMap((e) => (e.kind === "packet" ? [Buffer.from(e.packet).toString("hex")] : []))
+          : [`<${a.kind}>`],
+      );
+  const RAM = 0x40380000;
+  const cmd = (op: number, data: Uint8Array, checksum = 0) => {
+    const p = new Uint8Array(8 + data.length);
+    const v = new DataView(p.buffer);
+    v.setUint8(1, op);
+    v.setUint16(2, data.length, true);
+    v.setUint32(4, checksum, true);
+    p.set(data, 8);
+    return slipEncode(p);
+  };
+  const u32s = (...w: number[]) => {
+    const b = new Uint8Array(w.length * 4);
+    for (const [i, x] of w.entries()) new DataView(b.buffer).setUint32(i * 4, x, true);
+    return b;
+  };
+
+  it("a stand-in upload starts the stub (OHAI)", () => {
+    packets(cmd(0x08, Uint8Array.from([7, 7, 0x12, 0x20, ...new Array(32).fill(0x55)])));
+    packets(cmd(0x05, u32s(16, 1, 16, RAM)));
+    packets(cmd(0x07, Uint8Array.from([...u32s(16, 0, 0, 0), ...new Array(16).fill(0)]), 0xef));
+    expect(packets(cmd(0x06, u32s(0, RAM)))).toEqual(["010604000707122000000000", "4f484149"]);
+  });
+  for (const [i, step] of probe.steps.entries()) {
+    it(`${i} ${step.name}: replies byte-identical`, () => {
+      expect(packets(slipEncode(hex(step.request)))).toEqual(step.replies);
+    });
+  }
+});

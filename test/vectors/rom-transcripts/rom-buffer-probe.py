@@ -8,6 +8,10 @@ stdout: {"format": "rom-probe/1", "chip": ..., "banner_hex": ..., "steps": [{"na
 "replies": [hex...]}]}. Flash as the probe expects it: payload4k.bin at 0x1000, the rest 0xFF.
 
 Usage: rom-buffer-probe.py CHIP PORT > CHIP-rom-buffer.probe.json
+       rom-buffer-probe.py CHIP PORT stub > CHIP-stub.probe.json
+The "stub" form probes esptool's flasher stub instead: run `esptool --before no-reset --after
+no-reset-stub chip-id` against the chip first (it uploads the stub and leaves it running); the probe
+then connects without waiting for a banner.
 """
 import json
 import socket
@@ -67,12 +71,32 @@ class Link:
         return out
 
 
+def STUB_STEPS(sync):
+    """Requests for the flasher stub; "ack" steps are READ_FLASH acknowledgements, not commands."""
+    return [
+        ("sync", request(0x08, sync)),
+        ("read_reg magic", request(0x0A, struct.pack("<I", 0x40001000))),
+        ("unknown op 0x55", request(0x55)),
+        ("read_flash_slow", request(0x0E, struct.pack("<II", 0x1000, 16))),
+        ("spi_flash_md5 300", request(0x13, struct.pack("<IIII", 0x1000, 300, 0, 0))),
+        ("get_security_info", request(0x14)),
+        ("erase_region unaligned", request(0xD1, struct.pack("<II", 0x1001, 0x1000))),
+        ("read_flash 0x200 in 0x100 packets", request(0xD2, struct.pack("<IIII", 0x1000, 0x200, 0x100, 1))),
+        ("ack 0x100", struct.pack("<I", 0x100)),
+        ("ack 0x200", struct.pack("<I", 0x200)),
+        ("read_reg after read", request(0x0A, struct.pack("<I", 0x40001000))),
+        ("flash_end 0 (reboot)", request(0x04, struct.pack("<I", 0))),
+        ("sync after flash_end 0", request(0x08, sync)),
+    ]
+
+
 def main():
     chip, port = sys.argv[1], int(sys.argv[2])
+    stub = len(sys.argv) > 3 and sys.argv[3] == "stub"
     link = Link(port)
-    banner = link.drain(quiet=1.0)
+    banner = b"" if stub else link.drain(quiet=1.0)
     sync = b"\x07\x07\x12\x20" + b"\x55" * 32
-    steps = [
+    steps = STUB_STEPS(sync) if stub else [
         ("sync", request(0x08, sync)),
         ("read_reg magic", request(0x0A, struct.pack("<I", 0x40001000))),
         ("read_flash_slow 16 (fresh buffer)", request(0x0E, struct.pack("<II", 0x1000, 16))),
