@@ -15,6 +15,8 @@ export interface KeygenRawOptions {
   publicOnly: boolean;
   force: boolean;
   all: boolean;
+  keep: boolean;
+  slot: string | undefined;
 }
 
 export function registerKeygen(program: Command): void {
@@ -32,7 +34,12 @@ export function registerKeygen(program: Command): void {
     .option("--format <f>", "pem or der (default: pem)")
     .option("--private <f>", "private key encoding: pkcs1 or pkcs8", "pkcs8")
     .option("--public-only", "write only the public key (the private key is still zeroized on the device)")
-    .option("--force", "overwrite existing key files")
+    .option("--force", "overwrite existing key files (with --keep: also replace the slot's key)")
+    .option(
+      "--keep",
+      "keep the private key on the board in a key slot; only the public key is read back and written",
+    )
+    .option("--slot <name>", "with --keep: the slot's name, 1..31 of A-Z a-z 0-9 . _ - (default: device)")
     .option("--all", "run on every detected board in parallel (or repeat the global -p/--port)")
     .action(async (opts: KeygenRawOptions, cmd: Command) =>
       (await import("./actions/keygen.js")).run(opts, cmd),

@@ -12,12 +12,15 @@ import { Command, CommanderError } from "commander";
 import { RsagenError, toRsagenError } from "../errors.js";
 import { registerBuild } from "./build.js";
 import { tolerateClosedOutput } from "./closed-output.js";
+import { registerCsr } from "./csr.js";
 import { registerFlash } from "./flash.js";
 import { registerInfo } from "./info.js";
 import { registerKeygen } from "./keygen.js";
 import { registerMonitor } from "./monitor.js";
 import { createOutput } from "./output.js";
+import { registerSign } from "./sign.js";
 import { registerSim } from "./sim.js";
+import { registerSlot } from "./slot.js";
 import { VERSION } from "./version.js";
 
 /** The commands, in the order `rsagen --help` lists them. */
@@ -28,6 +31,9 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerSim,
   registerMonitor,
   registerInfo,
+  registerSlot,
+  registerCsr,
+  registerSign,
 ];
 
 export function buildProgram(): Command {

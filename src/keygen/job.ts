@@ -76,7 +76,8 @@ export interface KeygenResult {
 /** Parts larger than this cannot be RSA keys of <= 4096 bits (DER of 4096-bit PKCS#1 is ~2.4 KB). */
 const MAX_PART_LEN = 8192;
 
-function mapRefusal(err: unknown, what: string): unknown {
+/** A device refusal (DeviceRefusal) as the RsagenError the CLI reports; anything else unchanged. */
+export function mapRefusal(err: unknown, what: string): unknown {
   if (!(err instanceof DeviceRefusal)) return err;
   switch (err.deviceCode) {
     case DeviceErrorCode.BUSY:
@@ -316,12 +317,12 @@ export async function runKeygen(
 }
 
 /** CANCEL and wait for the board's confirmation that the job is stopped and freed. */
-async function cancelJob(
+export async function cancelJob(
   board: Board,
   jobId: number,
   reason: "timeout" | "interrupted" | "error",
   opts: Pick<KeygenOptions, "cancelTimeoutMs">,
-  onEvent: (ev: KeygenEvent) => void,
+  onEvent: (ev: Extract<KeygenEvent, { kind: "cancelling" | "released" }>) => void,
 ): Promise<boolean> {
   onEvent({ kind: "cancelling", reason });
   try {
@@ -339,7 +340,11 @@ async function cancelJob(
 }
 
 /** RELEASE (zeroize and free) a finished job; true when the board confirmed it. */
-async function releaseJob(board: Board, jobId: number, onEvent: (ev: KeygenEvent) => void): Promise<boolean> {
+export async function releaseJob(
+  board: Board,
+  jobId: number,
+  onEvent: (ev: Extract<KeygenEvent, { kind: "released" }>) => void,
+): Promise<boolean> {
   try {
     const end = await board.release();
     const confirmed = end.jobId === jobId || (end.previousState === JobState.IDLE && end.jobId === 0);

@@ -9,7 +9,7 @@ const NL = 0x0a;
 /** RFC 7468 section 2: generators MUST wrap base64 lines at 64 characters. */
 const LINE = 64;
 
-export type PemLabel = "RSA PRIVATE KEY" | "PRIVATE KEY" | "PUBLIC KEY";
+export type PemLabel = "RSA PRIVATE KEY" | "PRIVATE KEY" | "PUBLIC KEY" | "CERTIFICATE REQUEST";
 
 export function pemEncode(label: PemLabel, der: Uint8Array): Buffer {
   const head = Buffer.from(`-----BEGIN ${label}-----\n`, "latin1");

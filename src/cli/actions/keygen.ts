@@ -1,6 +1,10 @@
 /** `rsagen keygen` at run time: validates the options, runs src/keygen on every port, renders progress. */
 import type { Command } from "commander";
 import { z } from "zod";
+import { slotNameSchema } from "../../device/messages.js";
+import { RsagenError, toRsagenError } from "../../errors.js";
+import type { KeepOptions } from "../../slots/keep.js";
+import type { Settings } from "../config.js";
 import { contextFor } from "../context.js";
 import type { KeygenRawOptions } from "../keygen.js";
 import { bitsSchema, exponentSchema, parseOption, portSchema, timeoutSchema } from "../options.js";
@@ -38,12 +42,31 @@ export async function run(raw: KeygenRawOptions, cmd: Command): Promise<void> {
   const privateEnc = parseOption(privateFormatSchema, raw.private, "--private", "use pkcs1 or pkcs8");
   for (const p of localPorts) parseOption(portSchema, p, "--port");
 
+  if (raw.slot !== undefined && !raw.keep) {
+    throw new RsagenError("E_USAGE", "--slot names the slot of --keep", "add --keep, or drop --slot");
+  }
+  const slot = raw.keep
+    ? parseOption(slotNameSchema, raw.slot ?? "device", "--slot", "e.g. --slot device")
+    : "";
+
   const { keygenPorts } = await import("../../keygen/ports.js");
   const ports = await keygenPorts({
     all: Boolean(raw.all),
     named: localPorts,
     configured: settings.port,
   });
+  if (raw.keep) {
+    const save = { out: raw.out ?? kc.out ?? ".", prefix: raw.prefix, format };
+    await keepOnPorts(out, ports, settings, {
+      bits,
+      exponent,
+      slot,
+      force: Boolean(raw.force),
+      timeoutMs,
+      save,
+    });
+    return;
+  }
   const { keygenOnPorts } = await import("../../keygen/multi.js");
   const ac = new AbortController();
   // First Ctrl-C: cancel the jobs on the boards and wait for their confirmation. Second: quit.
@@ -77,6 +100,80 @@ export async function run(raw: KeygenRawOptions, cmd: Command): Promise<void> {
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
+
+/**
+ * --keep: a key pair per board, its private key kept in a slot, its public key verified and written.
+ * Several ports run in parallel, each independent; a fixed --prefix gets the port's label appended.
+ */
+async function keepOnPorts(
+  out: Output,
+  ports: string[],
+  settings: Settings,
+  opts: Omit<KeepOptions, "signal">,
+): Promise<void> {
+  const [{ runKeep }, { withInterrupt, withSlotBoard, slotEvents }, { portLabel }] = await Promise.all([
+    import("../../slots/keep.js"),
+    import("./slot-session.js"),
+    import("../../keygen/ports.js"),
+  ]);
+  const outcomes = await withInterrupt((signal) =>
+    Promise.all(
+      ports.map(async (port) => {
+        const prefix =
+          opts.save.prefix !== undefined && ports.length > 1
+            ? `${opts.save.prefix}-${portLabel(port)}`
+            : opts.save.prefix;
+        const render = slotEvents(out, `generating a ${opts.bits}-bit key to keep in slot ${opts.slot}`);
+        try {
+          const result = await withSlotBoard(port, settings, (b) =>
+            runKeep(b, { ...opts, save: { ...opts.save, prefix }, signal }, (ev) =>
+              ports.length > 1 && ev.kind !== "warning" ? undefined : render(ev),
+            ),
+          );
+          return { port, ok: true as const, result };
+        } catch (err) {
+          return { port, ok: false as const, error: toRsagenError(err) };
+        }
+      }),
+    ),
+  );
+  if (outcomes.length === 1) {
+    const o = outcomes[0]!;
+    if (!o.ok) throw o.error;
+    const r = o.result;
+    out.result({ port: o.port, ...r }, () =>
+      [
+        `${r.bits}-bit RSA key generated on ${o.port} (${r.target}) in ${formatDuration(r.deviceElapsedMs)}, kept in slot ${r.slot}`,
+        `  public:  ${r.publicPath}`,
+        `  fingerprint: ${r.fingerprint}`,
+        "  the private key stays on the board (rsagen slot list, rsagen csr, rsagen sign)",
+        ...(r.released ? [] : ["  warning: the board did not confirm it released the job; reset it"]),
+      ].join("\n"),
+    );
+    return;
+  }
+  for (const o of outcomes) {
+    if (o.ok)
+      out.event(
+        "board-result",
+        { port: o.port, ok: true, ...o.result },
+        () => `${o.port}: ok ${o.result.fingerprint} ${o.result.publicPath}`,
+      );
+    else
+      out.event(
+        "board-result",
+        { port: o.port, ok: false, ...o.error.toJSON() },
+        () => `${o.port}: FAILED ${o.error.code}: ${o.error.message}`,
+      );
+  }
+  const failed = outcomes.filter((o) => !o.ok);
+  out.result(
+    { boards: outcomes.length, ok: outcomes.length - failed.length, failed: failed.length },
+    () => `${outcomes.length - failed.length} of ${outcomes.length} boards kept a verified key`,
+  );
+  const first = failed[0];
+  if (first && !first.ok) process.exitCode = first.error.exitCode;
 }
 
 /** 45 ms, 1.2 s, 3 min 05 s: board times span four orders of magnitude. */
