@@ -204,5 +204,11 @@ describe.skipIf(!env.ok)(`real firmware on the QEMU board (${TARGET})`, () => {
     expect(() => readdirSync(out)).toThrow();
     // The restarted chip booted the app again from flash (a power-on reset: rst:0x1).
     expect(log()).toMatch(/rst:0x1 \(POWERON\)[\s\S]*rst:0x1 \(POWERON\)/);
+    const info = await cli(["--json", "info", "--port", b.url]);
+    expect(jsonLines(info.stdout).at(-1)!.result).toMatchObject({
+      resetReason: 1,
+      lastReset: "power-on",
+      jobState: 0,
+    });
   }, 180_000);
 });

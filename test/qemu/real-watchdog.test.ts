@@ -79,6 +79,12 @@ describe.skipIf(!env.ok)(`task watchdog at 1 s on the real firmware (QEMU ${TARG
           60_000,
           "the app after the reset",
         );
+        // The rebooted firmware tells why it restarted.
+        const info = await cli(["--json", "info", "--port", b.url]);
+        expect(jsonLines(info.stdout).at(-1)!.result).toMatchObject({
+          resetReason: 6,
+          lastReset: "task watchdog",
+        });
       }
     },
     20 * 60_000,
