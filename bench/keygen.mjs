@@ -112,7 +112,7 @@ const result = {
     },
     { name: "pings answered during 4096-bit keygen", value: rtts.length, unit: "" },
     {
-      name: "job / raw time, 2048-bit, wdt 100 ms (20 yields/period)",
+      name: "job / raw time, 2048-bit, wdt 100 ms",
       value: +gap2048.ratio.toFixed(4),
       unit: "x",
     },

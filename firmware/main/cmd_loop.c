@@ -23,8 +23,18 @@
 
 static const char *TAG = "rsagen";
 
-/* Console read timeout: the loop's tick for job polling and PROGRESS events. */
-#define LOOP_POLL_MS 10u
+/* Console read timeout: the loop's tick for job polling, supervision and PROGRESS events. At least
+ * 50 turns per watchdog period, so the job's entry is reset within 2% of the timeout of its
+ * evidence: 10 ms on a chip (ESP-IDF's smallest timeout is 1 s), shorter on the host build when it
+ * runs with a scaled-down timeout (--wdt-ms). */
+#define LOOP_POLL_MAX_MS 10u
+
+static uint32_t loop_poll_ms(void)
+{
+    uint32_t wdt = rsagen_os_wdt_timeout_ms();
+    uint32_t ms = wdt == 0 ? LOOP_POLL_MAX_MS : wdt / 50u;
+    return ms < 1u ? 1u : ms > LOOP_POLL_MAX_MS ? LOOP_POLL_MAX_MS : ms;
+}
 /* The decoder's held-back partial frame is flushed as text after this much RX silence. */
 #define RX_IDLE_FLUSH_MS 100u
 
@@ -230,8 +240,9 @@ app_exit_t rsagen_app_run(void)
 
     uint8_t rx[256];
     uint32_t last_rx_ms = rsagen_os_ms();
+    const uint32_t poll_ms = loop_poll_ms();
     while (!app.exit_requested) {
-        int n = rsagen_console_read(rx, sizeof rx, LOOP_POLL_MS);
+        int n = rsagen_console_read(rx, sizeof rx, poll_ms);
         if (n < 0) break;
         if (n > 0) {
             last_rx_ms = rsagen_os_ms();

@@ -118,8 +118,10 @@ int main(int argc, char **argv)
                     fprintf(stderr, "job could not start\n");
                     return 1;
                 }
-                /* Supervise as the command loop does (every 10 ms), or the job's watchdog entry fires. */
-                while (!rsagen_keygen_job_wait(job, 10)) rsagen_keygen_job_supervise(job);
+                /* Supervise as the command loop does (50 turns per watchdog period, at most every
+                 * 10 ms), or the job's watchdog entry fires. */
+                uint32_t turn = wdt_ms / 50u < 1u ? 1u : wdt_ms / 50u > 10u ? 10u : wdt_ms / 50u;
+                while (!rsagen_keygen_job_wait(job, turn)) rsagen_keygen_job_supervise(job);
                 job_ms = (double)(rsagen_os_us() - t0) / 1000.0;
                 rsagen_os_posix_wdt_stats_take(&st);
                 if (st.max_gap_us > max_gap_us) max_gap_us = st.max_gap_us;
