@@ -7,8 +7,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildFirmware } from "./fw-build.js";
 
-function run(dir: string): { passed: number; failed: number; out: string; status: number | null } {
-  const r = spawnSync(join(dir, "rsagen-slots-tests"), [], {
+function run(
+  dir: string,
+  exe = "rsagen-slots-tests",
+): { passed: number; failed: number; out: string; status: number | null } {
+  const r = spawnSync(join(dir, exe), [], {
     encoding: "utf8",
     timeout: 120_000,
     env: {
@@ -31,5 +34,19 @@ describe("key-slot store (C, in-memory NOR flash)", () => {
     // 20 power-cut sweeps (5 operations x plain/encrypted x half/no write), each cut checked.
     expect(r.out.match(/^power cut sweep: /gm)?.length).toBe(20);
     expect(r.passed).toBeGreaterThan(2000);
+  });
+});
+
+// The slot requests through the real command loop on an in-memory key partition: KEEP (BUSY for a
+// second one while it runs, the same answer for a resend, NOT_ALLOWED for the private key),
+// SLOT_LIST/INFO/DELETE, SIGN (PSS, PKCS#1 v1.5) and CSR verified with Mbed TLS, bad names and
+// subjects, unknown slots, a full partition, cancel, and the heap back to zero after every job.
+describe("key-slot protocol through the command loop (C, Mbed TLS checks)", () => {
+  it.each(["normal", "asan"] as const)("passes in the %s build", { timeout: 300_000 }, (variant) => {
+    const r = run(buildFirmware(variant), "rsagen-slot-protocol-tests");
+    expect(r.out).not.toMatch(/FAIL|ERROR: (Address|Leak)Sanitizer|runtime error:/);
+    expect(r.failed).toBe(0);
+    expect(r.status).toBe(0);
+    expect(r.passed).toBeGreaterThan(100);
   });
 });
