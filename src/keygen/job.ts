@@ -199,6 +199,8 @@ export async function runKeygen(
       {
         jobId,
         deadline: tWait + opts.timeoutMs,
+        // Its task watchdog resets a stuck board after wdtTimeoutMs; 3 s more for it to boot.
+        resetGraceMs: info.wdtTimeoutMs + 3000,
         ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
         ...(opts.statusPollMs ? { statusPollMs: opts.statusPollMs } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),

@@ -14,6 +14,12 @@ export interface WatchOptions {
   deadline: number;
   heartbeatMs?: number;
   statusPollMs?: number;
+  /**
+   * How long a board that stopped answering gets to come back with a BOOT event (then the job ends
+   * E_DEVICE_RESET rather than E_DEVICE_PROTOCOL). A board stuck in a computation resets only when
+   * its task watchdog fires, so callers pass the board's watchdog timeout plus boot time.
+   */
+  resetGraceMs?: number;
   signal?: AbortSignal;
 }
 
@@ -100,6 +106,7 @@ export function watchJob(
     const noAnswer = (what: string, err: unknown) => {
       if (!isNoAnswer(err)) return fail(err);
       // Give a resetting board the time to boot and say so; a BOOT event wins this race.
+      const grace = opts.resetGraceMs ?? 3000;
       setTimeout(
         () =>
           fail(
@@ -109,7 +116,7 @@ export function watchJob(
               "reset the board and try again; check the cable",
             ),
           ),
-        3000,
+        grace,
       ).unref();
     };
 

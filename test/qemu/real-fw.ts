@@ -6,7 +6,6 @@
  * flashes it into a QEMU board with `rsagen flash`, and records which real-firmware tests ran or why
  * they were skipped (build/real-firmware/<test file>.json, printed by .ci/run).
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
@@ -18,11 +17,12 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { join, relative } from "node:path";
+import { delimiter, join, relative } from "node:path";
 import { findIdf } from "../../src/build/idf-env.js";
 import { findQemu } from "../../src/sim/qemu/find.js";
 import type { TargetName } from "../../src/targets.js";
-import { CLI, REPO_ROOT } from "../helpers/run-cli.js";
+import { runCliAsync } from "../flash/helpers/cli.js";
+import { REPO_ROOT } from "../helpers/run-cli.js";
 
 export const QEMU_FW_ROOT = join(REPO_ROOT, "build", "qemu-fw");
 const REPORT_DIR = join(REPO_ROOT, "build", "real-firmware");
@@ -35,12 +35,33 @@ export interface RealEnv {
   qemu?: string;
 }
 
-/** ESP-IDF (not Docker: QEMU runs here) and QEMU for the target, or the reason they are missing. */
+/** The compilers ESP-IDF v5.x calls per architecture (v5.1 still named the Xtensa one per chip). */
+const COMPILERS: Record<string, string[]> = {
+  riscv32: ["riscv32-esp-elf-gcc"],
+  xtensa: ["xtensa-esp-elf-gcc", "xtensa-esp32-elf-gcc"],
+};
+
+function onPath(names: string[], path: string): boolean {
+  return path.split(delimiter).some((d) => d && names.some((n) => existsSync(join(d, n))));
+}
+
+/**
+ * ESP-IDF (not Docker: QEMU runs here) with the target's toolchain, and QEMU with the target's
+ * machine, or the reason (one line) why not.
+ */
 export async function realEnv(target: TargetName): Promise<RealEnv> {
   const env = { ...process.env };
   try {
     const idf = await findIdf({ env });
     const q = await findQemu({ target, env });
+    const path = (idf.kind === "idf-path" ? idf.env.PATH : env.PATH) ?? "";
+    const compilers = COMPILERS[q.target.arch]!;
+    if (!onPath(compilers, path)) {
+      return {
+        ok: false,
+        reason: `ESP-IDF ${idf.version.text} has no ${compilers[0]} for ${target} (install.sh ${target})`,
+      };
+    }
     return { ok: true, reason: "", idf: idf.version.text, qemu: q.path };
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
@@ -56,33 +77,11 @@ export function report(file: string, env: RealEnv): void {
   writeFileSync(join(REPORT_DIR, `${file.replace(/[/\\]/g, "_")}.json`), `${JSON.stringify(entry)}\n`);
 }
 
-export interface CliRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliRun = Awaited<ReturnType<typeof runCliAsync>>;
 
 /** Runs the compiled CLI without blocking the event loop (boards run in this process). */
 export function cli(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.ESPPORT;
-    delete env.ESPBAUD;
-    const p = spawn(process.execPath, [CLI, ...args], {
-      env,
-      cwd: opts.cwd ?? REPO_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+  return runCliAsync(args, { timeoutMs: opts.timeoutMs ?? 120_000, cwd: opts.cwd ?? REPO_ROOT });
 }
 
 function sourceDigest(extra: string): string {
