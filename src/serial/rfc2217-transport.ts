@@ -50,7 +50,12 @@ import {
   TelnetOptionState,
   TelnetParser,
 } from "./telnet.js";
-import type { ResolvedTransportOptions, Signals, TransportCapabilities } from "./transport.js";
+import {
+  parsePortSpec,
+  type ResolvedTransportOptions,
+  type Signals,
+  type TransportCapabilities,
+} from "./transport.js";
 import { signalOrder, TransportBase } from "./transport-base.js";
 
 const COMMAND_NAMES: Record<number, string> = {
@@ -89,6 +94,9 @@ export class Rfc2217Transport extends TransportBase {
   /** Text the server sent before the port was set up (a refusal such as "Port already in use"). */
   private setupText = "";
 
+  /** `?ign_set_control`: DTR/RTS commands are sent without waiting for an answer (pyserial's option). */
+  private readonly ignSetControl: boolean;
+
   constructor(
     path: string,
     private readonly host: string,
@@ -96,6 +104,8 @@ export class Rfc2217Transport extends TransportBase {
     options: ResolvedTransportOptions,
   ) {
     super(path, options);
+    const spec = parsePortSpec(path);
+    this.ignSetControl = spec.kind === "rfc2217" && spec.ignSetControl;
   }
 
   async open(): Promise<void> {
@@ -368,13 +378,20 @@ export class Rfc2217Transport extends TransportBase {
    * One SET-CONTROL per line, each acknowledged before the next (the board sees their order).
    * ser2net does not answer DTR/RTS commands when the line ioctl fails on its device (a pty):
    * an unanswered line command means the remote port has no reset lines, as on a local pty.
+   * With `?ign_set_control` the commands go out in order without waiting: esptool's
+   * esp_rfc2217_server acts on them (it runs the reset locally) but never answers them.
    */
   private async driveSignals(target: Signals): Promise<void> {
     for (const line of signalOrder(this.currentSignals, target)) {
       const on = target[line];
-      if (this.resetLines) {
-        const code =
-          line === "dtr" ? (on ? CONTROL_DTR_ON : CONTROL_DTR_OFF) : on ? CONTROL_RTS_ON : CONTROL_RTS_OFF;
+      const code =
+        line === "dtr" ? (on ? CONTROL_DTR_ON : CONTROL_DTR_OFF) : on ? CONTROL_RTS_ON : CONTROL_RTS_OFF;
+      if (this.ignSetControl) {
+        const socket = this.socket;
+        if (!socket || socket.destroyed)
+          throw this.lost ?? new RsagenError("E_PORT_LOST", `${this.path}: not connected`);
+        socket.write(encodeComPort(CPO_SET_CONTROL, Uint8Array.of(code)));
+      } else if (this.resetLines) {
         try {
           await this.command(CPO_SET_CONTROL, Uint8Array.of(code));
         } catch (err) {

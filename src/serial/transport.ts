@@ -103,25 +103,32 @@ export const transportOptionsSchema = z.object({
 export type TransportOptions = z.input<typeof transportOptionsSchema>;
 export type ResolvedTransportOptions = z.output<typeof transportOptionsSchema>;
 
-export type PortSpec = { kind: "rfc2217"; host: string; port: number } | { kind: "serialport"; path: string };
+export type PortSpec =
+  | { kind: "rfc2217"; host: string; port: number; ignSetControl: boolean }
+  | { kind: "serialport"; path: string };
 
-/** Parses a --port value. `rfc2217://host:port` (IPv6 as [addr]); anything else is a device path. */
+/**
+ * Parses a --port value. `rfc2217://host:port` (IPv6 as [addr]), optionally with pyserial's
+ * `?ign_set_control` (do not wait for answers to DTR/RTS commands: esptool's esp_rfc2217_server
+ * never sends them, and Espressif's docs give its address in that form); anything else is a
+ * device path.
+ */
 export function parsePortSpec(spec: string): PortSpec {
   const trimmed = spec.trim();
   if (trimmed === "")
     throw new RsagenError("E_USAGE", "empty port name", "pass --port /dev/ttyUSB0 or rfc2217://host:port");
   if (/^rfc2217:/i.test(trimmed)) {
-    const m = /^rfc2217:\/\/(\[[^\]]+\]|[^:/[\]]+):(\d{1,5})\/?$/i.exec(trimmed);
+    const m = /^rfc2217:\/\/(\[[^\]]+\]|[^:/[\]?]+):(\d{1,5})\/?(?:\?(ign_set_control))?$/i.exec(trimmed);
     const host = m?.[1];
     const port = m ? Number(m[2]) : Number.NaN;
     if (!host || port < 1 || port > 65535) {
       throw new RsagenError(
         "E_USAGE",
         `bad RFC 2217 port "${spec}"`,
-        "write it as rfc2217://host:port, e.g. rfc2217://localhost:4000",
+        "write it as rfc2217://host:port (optionally ?ign_set_control), e.g. rfc2217://localhost:4000",
       );
     }
-    return { kind: "rfc2217", host: host.replace(/^\[|\]$/g, ""), port };
+    return { kind: "rfc2217", host: host.replace(/^\[|\]$/g, ""), port, ignSetControl: m?.[3] !== undefined };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
     throw new RsagenError(

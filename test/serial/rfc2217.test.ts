@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { RsagenError } from "../../src/errors.js";
 import { openTransport } from "../../src/serial/open-transport.js";
 import { Rfc2217Server, type SignalChange } from "../../src/serial/rfc2217-server.js";
+import { parsePortSpec } from "../../src/serial/transport.js";
 import { allBytes, collect, nextEvent, readBytes } from "./helpers.js";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -270,5 +271,66 @@ describe("port strings", () => {
     await expect(openTransport("rfc2217://host")).rejects.toMatchObject({ code: "E_USAGE" });
     await expect(openTransport("rfc2217://host:99999")).rejects.toMatchObject({ code: "E_USAGE" });
     await expect(openTransport("socket://host:1")).rejects.toMatchObject({ code: "E_USAGE" });
+    await expect(openTransport("rfc2217://host:4000?poll_modem")).rejects.toMatchObject({ code: "E_USAGE" });
+  });
+
+  it("accepts ?ign_set_control (the form esp_rfc2217_server prints)", () => {
+    expect(parsePortSpec("rfc2217://10.0.0.2:2217?ign_set_control")).toEqual({
+      kind: "rfc2217",
+      host: "10.0.0.2",
+      port: 2217,
+      ignSetControl: true,
+    });
+    expect(parsePortSpec("rfc2217://[::1]:4000")).toMatchObject({ host: "::1", ignSetControl: false });
+  });
+});
+
+describe("?ign_set_control against a server that never answers DTR/RTS (as esp_rfc2217_server)", () => {
+  /** Agrees to RFC 2217, answers every COM-PORT command except SET-CONTROL DTR/RTS (8, 9, 11, 12). */
+  async function espLikeServer(): Promise<{ url: string; lines: number[] }> {
+    const lines: number[] = [];
+    const srv = net.createServer((s) => {
+      s.on("error", () => undefined);
+      s.write(Buffer.from([255, 251, 44, 255, 253, 44]));
+      s.on("data", (d: Buffer) => {
+        for (let i = 0; i + 4 < d.length; i++) {
+          if (d[i] !== 255 || d[i + 1] !== 250 || d[i + 2] !== 44) continue;
+          const end = d.indexOf(Buffer.from([255, 240]), i);
+          const cmd = d[i + 3]!;
+          const value = d.subarray(i + 4, end);
+          if (cmd === 5 && [8, 9, 11, 12].includes(value[0]!)) {
+            lines.push(value[0]!);
+            continue;
+          }
+          s.write(Buffer.concat([Buffer.from([255, 250, 44, cmd + 100]), value, Buffer.from([255, 240])]));
+        }
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    cleanups.push(() => new Promise<void>((r) => srv.close(() => r())));
+    return { url: `rfc2217://127.0.0.1:${(srv.address() as net.AddressInfo).port}`, lines };
+  }
+
+  it("sends every line change in order without waiting, and keeps its reset lines", async () => {
+    const { url, lines } = await espLikeServer();
+    const started = Date.now();
+    const client = await openTransport(`${url}?ign_set_control`, { ackTimeoutMs: 2000 });
+    cleanups.push(() => client.close());
+    await client.setSignals({ dtr: false, rts: true });
+    await client.setSignals({ dtr: true, rts: false });
+    await client.setSignals({ dtr: false });
+    expect(Date.now() - started).toBeLessThan(1500); // no 2 s answer wait anywhere
+    expect(client.capabilities.hasResetLines).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    // Both lines per change, as always (SET-CONTROL codes: 8/9 DTR on/off, 11/12 RTS on/off):
+    // open (RTS first, so EN is not pulsed), then DTR=0 RTS=1, DTR=1 RTS=0, DTR=0 RTS=0.
+    expect(lines).toEqual([12, 9, 9, 11, 8, 12, 9, 12]);
+  });
+
+  it("without it, the first unanswered DTR command costs the answer timeout and the reset lines", async () => {
+    const { url } = await espLikeServer();
+    const client = await openTransport(url, { ackTimeoutMs: 300 });
+    cleanups.push(() => client.close());
+    expect(client.capabilities.hasResetLines).toBe(false);
   });
 });
