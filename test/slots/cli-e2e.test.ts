@@ -272,7 +272,20 @@ describe.each(BOARDS)("key slots on the $name", (factory) => {
     const pubPem = readFileSync(String(result(r.stdout).publicPath), "utf8");
     r = await rsagen(b, ["info", "--reset"]);
     expect(r.status).toBe(0);
-    expect(result(r.stdout).reset).toBe(true);
+    const info = result(r.stdout);
+    expect(info.reset).toBe(true);
+    expect(info.featureNames).toEqual(expect.arrayContaining(["key-slots", "slot-csr"]));
+    expect(info.storage).toEqual({
+      flashEncryption: false,
+      secureBoot: false,
+      partition: true,
+      encrypted: false,
+      slotsUsed: 1,
+      slotsCapacity: 15,
+    });
+    const text = await runCliAsync(["--port", b.url, "info"], { cwd: work.dir });
+    expect(text.stdout).toMatch(/^key slots: 1 of 15 used$/m);
+    expect(text.stdout).toMatch(/^flash encryption: off \(kept keys are plain text in flash\)$/m);
     r = await rsagen(b, [
       "csr",
       "--slot",

@@ -3,8 +3,27 @@ import type { Command } from "commander";
 import { contextFor } from "../context.js";
 import type { InfoOptions } from "../info.js";
 
-const FEATURE_NAMES = ["crypto-extra", "hw-mpi", "inline-keygen", "host-build", "download-reboot"];
+const FEATURE_NAMES = [
+  "crypto-extra",
+  "hw-mpi",
+  "inline-keygen",
+  "host-build",
+  "download-reboot",
+  "key-slots",
+  "slot-csr",
+];
 const STATES = ["idle", "running", "done (not released)", "failed (not released)", "cancelled"];
+
+/** Where kept keys live and whether the chip protects them at rest (docs/key-slots.md). */
+function storageLines(info: import("../../keygen/board.js").DeviceInfo): string[] {
+  const s = info.storage;
+  if (!s) return [];
+  return [
+    `key slots: ${s.partition ? `${s.slotsUsed} of ${s.slotsCapacity} used` : "no key partition in flash"}`,
+    `flash encryption: ${s.flashEncryption ? `on (key partition ${s.encrypted ? "encrypted" : "NOT encrypted"})` : "off (kept keys are plain text in flash)"}`,
+    `secure boot: ${s.secureBoot ? "on" : "off"}`,
+  ];
+}
 
 export async function run(raw: InfoOptions, cmd: Command): Promise<void> {
   const { settings, out } = contextFor(cmd);
@@ -36,6 +55,7 @@ export async function run(raw: InfoOptions, cmd: Command): Promise<void> {
         `watchdog:  ${info.wdtTimeoutMs} ms`,
         ...(lastReset ? [`last reset: ${lastReset}`] : []),
         `key job:   ${STATES[info.jobState] ?? info.jobState}`,
+        ...storageLines(info),
       ].join("\n"),
     );
   } finally {
