@@ -24,9 +24,13 @@ function runsAsEsptool(path: string): string | undefined {
 
 function findEsptool(): EsptoolInfo {
   const candidates: string[] = [];
+  // $ESPTOOL, when set, is the only one tried (ESPTOOL=/nonexistent shows the skips).
   if (process.env.ESPTOOL) candidates.push(process.env.ESPTOOL);
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) if (dir) candidates.push(join(dir, "esptool"));
-  candidates.push("/root/.local/bin/esptool");
+  else {
+    for (const dir of (process.env.PATH ?? "").split(delimiter))
+      if (dir) candidates.push(join(dir, "esptool"));
+    candidates.push("/root/.local/bin/esptool");
+  }
   for (const c of candidates) {
     if (!existsSync(c)) continue;
     const version = runsAsEsptool(c);

@@ -96,123 +96,127 @@ async function resetBoard(board: Board, download: boolean): Promise<void> {
   }
 }
 
-describe.skipIf(missing !== undefined)(`rsagen through esp_rfc2217_server ${missing ?? ""}`, () => {
-  const work = tempDir("rsagen-esp-rfc2217-");
-  let buildDir: string;
-  let board: Board;
-  let bridge: { port: number; close: () => Promise<void> };
-  let espServer: ChildProcess;
-  let serverLog = "";
-  let url: string;
+describe.skipIf(missing !== undefined)(
+  `rsagen through esp_rfc2217_server${missing ? ` (skipped: ${missing})` : ""}`,
+  () => {
+    let work: { dir: string; remove: () => void } | undefined;
+    let buildDir: string;
+    let board: Board;
+    let bridge: { port: number; close: () => Promise<void> };
+    let espServer: ChildProcess;
+    let serverLog = "";
+    let url: string;
 
-  beforeAll(async () => {
-    const r = await hostBuild({
-      projectRoot: REPO_ROOT,
-      buildRoot: join(work.dir, "build"),
-      target: "esp32c3",
-      toggles: { hwMpi: true, cryptoExtra: true, inlineKeygen: false },
-      version: "0.1.0",
+    beforeAll(async () => {
+      work = tempDir("rsagen-esp-rfc2217-");
+      const r = await hostBuild({
+        projectRoot: REPO_ROOT,
+        buildRoot: join(work.dir, "build"),
+        target: "esp32c3",
+        toggles: { hwMpi: true, cryptoExtra: true, inlineKeygen: false },
+        version: "0.1.0",
+      });
+      buildDir = r.dir;
+      board = await startBoard({ target: "esp32c3", pty: true, bootRetryMs: 60_000 });
+      bridge = await ptyBridge(board.ptyPath!);
+      const port = await freePort();
+      espServer = spawn(server!, ["-p", String(port), `socket://127.0.0.1:${bridge.port}`], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      espServer.stdout!.on("data", (d: Buffer) => {
+        serverLog += d.toString();
+      });
+      espServer.stderr!.on("data", (d: Buffer) => {
+        serverLog += d.toString();
+      });
+      for (let i = 0; i < 100 && !/Waiting for connection/.test(serverLog); i++) await sleep(50);
+      expect(serverLog).toMatch(/Waiting for connection/);
+      url = `rfc2217://127.0.0.1:${port}?ign_set_control`;
+    }, 300_000);
+
+    afterAll(async () => {
+      if (espServer && espServer.exitCode === null) {
+        const exited = new Promise((r) => espServer.once("exit", r));
+        espServer.kill("SIGINT");
+        await Promise.race([exited, sleep(3000)]);
+        if (espServer.exitCode === null) espServer.kill("SIGKILL");
+      }
+      await bridge?.close();
+      await board?.close();
+      work?.remove();
     });
-    buildDir = r.dir;
-    board = await startBoard({ target: "esp32c3", pty: true, bootRetryMs: 60_000 });
-    bridge = await ptyBridge(board.ptyPath!);
-    const port = await freePort();
-    espServer = spawn(server!, ["-p", String(port), `socket://127.0.0.1:${bridge.port}`], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    espServer.stdout!.on("data", (d: Buffer) => {
-      serverLog += d.toString();
-    });
-    espServer.stderr!.on("data", (d: Buffer) => {
-      serverLog += d.toString();
-    });
-    for (let i = 0; i < 100 && !/Waiting for connection/.test(serverLog); i++) await sleep(50);
-    expect(serverLog).toMatch(/Waiting for connection/);
-    url = `rfc2217://127.0.0.1:${port}?ign_set_control`;
-  }, 300_000);
 
-  afterAll(async () => {
-    if (espServer && espServer.exitCode === null) {
-      const exited = new Promise((r) => espServer.once("exit", r));
-      espServer.kill("SIGINT");
-      await Promise.race([exited, sleep(3000)]);
-      if (espServer.exitCode === null) espServer.kill("SIGKILL");
-    }
-    await bridge?.close();
-    await board?.close();
-    work.remove();
-  });
+    it("connects: negotiation, line commands unanswered but kept, baud change answered", async () => {
+      const t = await openTransport(url, { ackTimeoutMs: 2000 });
+      try {
+        expect(t.isOpen).toBe(true);
+        expect(t.capabilities.hasResetLines).toBe(true); // kept: esp_rfc2217_server acts on lines
+        await t.setBaud(460800); // answered by pyserial's PortManager
+        expect(t.baud).toBe(460800);
+      } finally {
+        await t.close();
+      }
+      expect(serverLog).toMatch(/Connected by 127\.0\.0\.1/);
+    }, 30_000);
 
-  it("connects: negotiation, line commands unanswered but kept, baud change answered", async () => {
-    const t = await openTransport(url, { ackTimeoutMs: 2000 });
-    try {
-      expect(t.isOpen).toBe(true);
-      expect(t.capabilities.hasResetLines).toBe(true); // kept: esp_rfc2217_server acts on lines
-      await t.setBaud(460800); // answered by pyserial's PortManager
-      expect(t.baud).toBe(460800);
-    } finally {
-      await t.close();
-    }
-    expect(serverLog).toMatch(/Connected by 127\.0\.0\.1/);
-  }, 30_000);
-
-  it("rsagen flash --before no-reset --after no-reset writes the build (MD5-verified by the loader)", async () => {
-    await resetBoard(board, true);
-    expect(board.chipState).toBe("download");
-    const r = await cli([
-      "--json",
-      "--port",
-      url,
-      "flash",
-      "--build-dir",
-      buildDir,
-      "--before",
-      "no-reset",
-      "--after",
-      "no-reset",
-    ]);
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    const lines = jsonLines(r.stdout);
-    const result = lines.find((l) => "result" in l)?.result as {
-      regions: Array<{ offset: number; size: number; md5: string }>;
-    };
-    expect(result.regions.length).toBeGreaterThanOrEqual(3);
-    // The bytes are in the board's flash.
-    const { createHash } = await import("node:crypto");
-    for (const reg of result.regions) {
-      const md5 = createHash("md5").update(board.flash.read(reg.offset, reg.size)!).digest("hex");
-      expect(md5).toBe(reg.md5);
-    }
-  }, 120_000);
-
-  it("a second client is not refused but queued by esp_rfc2217_server: rsagen gives up with E_NO_PORT and a hint saying so", async () => {
-    const holder = await openTransport(url);
-    try {
-      const r = await cli(["--json", "--port", url, "info"]);
-      expect(r.status).toBe(10);
-      const err = jsonLines(r.stdout).find((l) => "error" in l)?.error as { code: string; hint: string };
-      expect(err.code).toBe("E_NO_PORT");
-      expect(err.hint).toMatch(/esp_rfc2217_server queues a second client/);
-    } finally {
-      await holder.close();
-    }
-  }, 30_000);
-
-  it("rsagen keygen --bits 1024 through esp_rfc2217_server writes a verified key", async () => {
-    await resetBoard(board, false); // boot the app just flashed
-    for (let i = 0; i < 200 && board.chipState !== "app"; i++) await sleep(25);
-    expect(board.chipState).toBe("app");
-    await sleep(300);
-    const out = tempDir("rsagen-esp-rfc2217-key-");
-    try {
-      const r = await cli(["--json", "--port", url, "keygen", "--bits", "1024", "--out", out.dir]);
+    it("rsagen flash --before no-reset --after no-reset writes the build (MD5-verified by the loader)", async () => {
+      await resetBoard(board, true);
+      expect(board.chipState).toBe("download");
+      const r = await cli([
+        "--json",
+        "--port",
+        url,
+        "flash",
+        "--build-dir",
+        buildDir,
+        "--before",
+        "no-reset",
+        "--after",
+        "no-reset",
+      ]);
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
       const lines = jsonLines(r.stdout);
-      expect(lines.some((l) => l.event === "generated")).toBe(true);
-      expect(lines.some((l) => "error" in l)).toBe(false);
-      expect(readdirSync(out.dir).length).toBeGreaterThan(0);
-    } finally {
-      out.remove();
-    }
-  }, 120_000);
-});
+      const result = lines.find((l) => "result" in l)?.result as {
+        regions: Array<{ offset: number; size: number; md5: string }>;
+      };
+      expect(result.regions.length).toBeGreaterThanOrEqual(3);
+      // The bytes are in the board's flash.
+      const { createHash } = await import("node:crypto");
+      for (const reg of result.regions) {
+        const md5 = createHash("md5").update(board.flash.read(reg.offset, reg.size)!).digest("hex");
+        expect(md5).toBe(reg.md5);
+      }
+    }, 120_000);
+
+    it("a second client is not refused but queued by esp_rfc2217_server: rsagen gives up with E_NO_PORT and a hint saying so", async () => {
+      const holder = await openTransport(url);
+      try {
+        const r = await cli(["--json", "--port", url, "info"]);
+        expect(r.status).toBe(10);
+        const err = jsonLines(r.stdout).find((l) => "error" in l)?.error as { code: string; hint: string };
+        expect(err.code).toBe("E_NO_PORT");
+        expect(err.hint).toMatch(/esp_rfc2217_server queues a second client/);
+      } finally {
+        await holder.close();
+      }
+    }, 30_000);
+
+    it("rsagen keygen --bits 1024 through esp_rfc2217_server writes a verified key", async () => {
+      await resetBoard(board, false); // boot the app just flashed
+      for (let i = 0; i < 200 && board.chipState !== "app"; i++) await sleep(25);
+      expect(board.chipState).toBe("app");
+      await sleep(300);
+      const out = tempDir("rsagen-esp-rfc2217-key-");
+      try {
+        const r = await cli(["--json", "--port", url, "keygen", "--bits", "1024", "--out", out.dir]);
+        expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+        const lines = jsonLines(r.stdout);
+        expect(lines.some((l) => l.event === "generated")).toBe(true);
+        expect(lines.some((l) => "error" in l)).toBe(false);
+        expect(readdirSync(out.dir).length).toBeGreaterThan(0);
+      } finally {
+        out.remove();
+      }
+    }, 120_000);
+  },
+);

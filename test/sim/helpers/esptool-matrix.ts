@@ -56,7 +56,8 @@ const ERASE_LEN = 0x8000;
 
 export function esptoolGroup(g: Group): void {
   const name = `${g.target}, ${g.stub ? "stub" : "--no-stub (ROM)"}, -b ${g.baud}`;
-  describe.skipIf(esptoolMissing() !== undefined)(`esptool on ${name}`, () => {
+  const missing = esptoolMissing();
+  describe.skipIf(missing !== undefined)(`esptool on ${name}${missing ? ` (${missing})` : ""}`, () => {
     let dir: string;
     let board: Board;
     let flashFile: string;
