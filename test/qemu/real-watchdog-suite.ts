@@ -74,7 +74,7 @@ export async function realWatchdogSuite(TARGET: TargetName, testFile: string): P
           expect(since).toContain(`task_wdt:  - ${idle} (CPU 0)`);
           expect(since).toMatch(/task_wdt: CPU 0: cmd_loop/);
           expect(since).toMatch(
-            /rst:0xc \((RTC_)?SW_CPU_RES?E?T\)|rst:0x3 \((RTC_)?SW_SYS_RES?E?T\)|rst:0x7 \(TG0WDT_SYS_RES?E?T\)/,
+            /rst:0x[c37] \((RTC_SW_CPU_RST|SW_CPU_RESET|RTC_SW_SYS_RST|SW_RESET|TG0WDT_SYS_RST|TG0WDT_SYS_RESET)\)/,
           );
           expect(() => readdirSync(out)).toThrow();
           await until(
