@@ -152,7 +152,9 @@ export async function connectBoard(
   });
   try {
     if (!opts.forceReset) {
-      const info = await tryHello(board, opts.probeTimeoutMs ?? 500, 1);
+      // 1 s (and one resend): long enough for an emulated board on a busy host, short enough that a
+      // board without the app is reset soon.
+      const info = await tryHello(board, opts.probeTimeoutMs ?? 1000, 1);
       if (info) return { info: checkVersion(info), reset: false };
     }
     if (!board.canReset) {

@@ -123,18 +123,30 @@ export class QemuChip extends EventEmitter<QemuChipEvents> {
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-    const socket = await new Promise<net.Socket>((res, rej) => {
-      const s = net.createConnection({ path: socketPath });
-      s.once("connect", () => res(s));
-      s.once("error", rej);
-    }).catch(async (err: Error) => {
-      await this.stop();
-      throw new RsagenError(
-        "E_SIM",
-        `cannot connect to QEMU's UART: ${err.message}`,
-        "check the QEMU output",
-      );
-    });
+    // The socket file appears when QEMU binds it, a moment before it listens: retry a refused
+    // connection until the start deadline.
+    let socket: net.Socket | undefined;
+    while (socket === undefined) {
+      try {
+        socket = await new Promise<net.Socket>((res, rej) => {
+          const s = net.createConnection({ path: socketPath });
+          s.once("connect", () => res(s));
+          s.once("error", rej);
+        });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ECONNREFUSED" && this.proc && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
+        }
+        await this.stop();
+        throw new RsagenError(
+          "E_SIM",
+          `cannot connect to QEMU's UART: ${(err as Error).message}`,
+          "check the QEMU output",
+        );
+      }
+    }
     socket.setNoDelay(true);
     socket.on("data", (b: Buffer) => this.emit("data", new Uint8Array(b.buffer, b.byteOffset, b.length)));
     socket.on("error", () => undefined); // QEMU going away closes it; exit handles that
