@@ -18,6 +18,8 @@ import { buildReal, cli, realEnv, report } from "./real-fw.js";
 export async function realWatchdogSuite(TARGET: TargetName, testFile: string): Promise<void> {
   /** Keys in the threaded trial (4096-bit, about 5 s each on the QEMU board with the RSA accelerator). */
   const THREADED_KEYS = Number(process.env.RSAGEN_QEMU_WDT_KEYS ?? 12);
+  /** 4096-bit keys without the accelerator (about a minute each at -icount 3 on this machine). */
+  const SOFTWARE_KEYS = Number(process.env.RSAGEN_QEMU_SW_KEYS ?? 2);
   const env = await realEnv(TARGET);
   if (!env.ok) console.log(`real-firmware watchdog tests (QEMU ${TARGET}) skipped: ${env.reason}`);
   report(testFile, env);
@@ -115,6 +117,34 @@ export async function realWatchdogSuite(TARGET: TargetName, testFile: string): P
         for (const j of jobs) expect(Number(j[3])).toBeGreaterThan(0);
       },
       40 * 60_000,
+    );
+
+    it(
+      "software MPI: 4096-bit keys whose longest step without an RNG call outlasts the 1 s watchdog, and no reset",
+      async () => {
+        // Without the RSA accelerator one Miller-Rabin exponentiation or modular inverse of a
+        // 4096-bit key runs for seconds with no callback (bench/results.md, qemu): exactly the step
+        // that tripped the RNG-callback design. The job must come through untouched.
+        const dir = await buildReal(TARGET, ["--no-hw-mpi", "--task-wdt", "1"]);
+        const { b, log } = await flashedBoard(dir, "swmpi");
+        for (let i = 1; i <= SOFTWARE_KEYS; i++) {
+          const out = join(work, `swmpi-${i}`);
+          const r = await cli(
+            ["--json", "keygen", "--port", b.url, "--bits", "4096", "--timeout", "30m", "--out", out],
+            { timeoutMs: 40 * 60_000 },
+          );
+          expect(r.status, `key ${i}: ${r.stdout}${r.stderr}`).toBe(0);
+          expect(readdirSync(out).length).toBe(2);
+        }
+        expect(log()).not.toMatch(/task_wdt/);
+        const gaps = [
+          ...log().matchAll(/4096-bit key in \d+ ms, \d+ rng calls, \d+ wdt resets, max rng gap (\d+) us/g),
+        ].map((m) => Number(m[1]));
+        expect(gaps).toHaveLength(SOFTWARE_KEYS);
+        // At least one callback-free step longer than the whole watchdog timeout (1 s).
+        expect(Math.max(...gaps)).toBeGreaterThan(1_000_000);
+      },
+      60 * 60_000,
     );
   });
 }
