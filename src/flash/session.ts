@@ -65,6 +65,7 @@ export interface FlashResult {
 export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOptions): Promise<FlashResult> {
   const t0 = performance.now();
   const emit = opts.onEvent ?? (() => {});
+  let stubAttempted = false;
   const conn = await connect(port, opts.before, {
     onEvent: emit,
     ...(opts.connectAttempts ? { attempts: opts.connectAttempts } : {}),
@@ -108,6 +109,7 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
     }
     const loader = conn.loader;
     if (useStub) {
+      stubAttempted = true;
       // esptool-js detects the chip, uploads its flasher stub and switches the baud rate; then it
       // lets go of the port and our loader talks to the stub (stub-path.ts says why).
       await opts.stubPath!({ port, conn, target: chip.target, plan, opts });
@@ -156,7 +158,7 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
     };
   } catch (err) {
     const e = asFlashError(err, conn);
-    if (conn.loader.isStub && e instanceof RsagenError && e.code === "E_FLASH_FAILED") {
+    if ((stubAttempted || conn.loader.isStub) && e instanceof RsagenError && e.code === "E_FLASH_FAILED") {
       throw new StubFailure(e);
     }
     throw e;
@@ -166,7 +168,8 @@ export async function flashBoard(port: FlashPort, plan: FlashPlan, opts: FlashOp
 }
 
 /**
- * The flasher stub stopped answering or failed a command while the ROM loader had worked: the stub
+ * The flasher stub could not be started, stopped answering or failed a command while the ROM loader
+ * had worked: the stub
  * runs on the chip's RAM and CPU, which emulators (Espressif's QEMU) do not always run faithfully.
  * runFlash() retries once with the ROM loader.
  */

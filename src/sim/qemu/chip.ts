@@ -43,7 +43,10 @@ const START_TIMEOUT_MS = 20_000;
 export function qemuArgs(o: QemuChipOptions, download: boolean, socketPath: string): string[] {
   const t = o.target;
   const strap = download ? t.strapDownload : t.strapFlashBoot;
-  const icount = o.icount === undefined ? 3 : o.icount;
+  // Instruction counting is for the firmware (its watchdogs and timers at chip speed). The ROM's
+  // download mode needs none, and the ESP32's ROM takes about 5 s of wall time to print its banner
+  // under -icount 3 (under 1 s without), longer than a flasher waits after a reset.
+  const icount = download ? null : o.icount === undefined ? 3 : o.icount;
   return [
     ...t.machineArgs,
     ...(icount === null ? [] : ["-icount", String(icount)]),
