@@ -50,6 +50,12 @@ typedef struct {
 
 /* Frame output (cmd_loop.c). */
 void rsagen_app_send(uint8_t type, uint16_t request_id, const uint8_t *payload, size_t len);
+#if CONFIG_TOIT_CRYPTO_EXTRA
+/* True at most once per RSAGEN_PROGRESS_INTERVAL_MS (it restarts the interval): time for PROGRESS. */
+bool rsagen_app_progress_due(app_t *app);
+/* The PROGRESS event of a running job (keygen, keep, CSR or sign). */
+void rsagen_app_send_progress(uint32_t job_id, uint32_t elapsed_ms, uint32_t rng_calls, unsigned bits);
+#endif
 void rsagen_app_send_error(uint16_t request_id, uint8_t request_type, uint16_t code, const char *message);
 
 /* Job bookkeeping (cmd_loop.c): handles a finished job once (hashes, DONE/FAILED event). */

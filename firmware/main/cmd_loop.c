@@ -106,6 +106,26 @@ static void send_boot_event(void)
 /* ---- job bookkeeping ------------------------------------------------------------------------- */
 
 #if CONFIG_TOIT_CRYPTO_EXTRA
+bool rsagen_app_progress_due(app_t *app)
+{
+    uint32_t now = rsagen_os_ms();
+    if (now - app->last_progress_ms < RSAGEN_PROGRESS_INTERVAL_MS) return false;
+    app->last_progress_ms = now;
+    return true;
+}
+
+void rsagen_app_send_progress(uint32_t job_id, uint32_t elapsed_ms, uint32_t rng_calls, unsigned bits)
+{
+    uint8_t p[RSAGEN_PROGRESS_LEN] = {0};
+    rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_JOB_ID, job_id);
+    rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_ELAPSED_MS, elapsed_ms);
+    rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_RNG_CALLS, rng_calls);
+    rsagen_put_u16le(p + RSAGEN_PROGRESS_OFF_BITS, (uint16_t)bits);
+    rsagen_app_send(RSAGEN_EVT_PROGRESS, 0, p, sizeof p);
+}
+#endif
+
+#if CONFIG_TOIT_CRYPTO_EXTRA
 static uint8_t to_proto_state(keygen_state_t s)
 {
     switch (s) {
@@ -140,16 +160,9 @@ void rsagen_app_poll_job(app_t *app)
     keygen_info_t info;
     if (!rsagen_keygen_job_finished(app->job)) {
         rsagen_keygen_job_supervise(app->job);
-        uint32_t now = rsagen_os_ms();
-        if (now - app->last_progress_ms >= RSAGEN_PROGRESS_INTERVAL_MS) {
-            app->last_progress_ms = now;
+        if (rsagen_app_progress_due(app)) {
             rsagen_keygen_job_info(app->job, &info);
-            uint8_t p[RSAGEN_PROGRESS_LEN] = {0};
-            rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_JOB_ID, info.id);
-            rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_ELAPSED_MS, info.elapsed_ms);
-            rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_RNG_CALLS, info.rng_calls);
-            rsagen_put_u16le(p + RSAGEN_PROGRESS_OFF_BITS, (uint16_t)info.bits);
-            rsagen_app_send(RSAGEN_EVT_PROGRESS, 0, p, sizeof p);
+            rsagen_app_send_progress(info.id, info.elapsed_ms, info.rng_calls, info.bits);
         }
         return;
     }

@@ -428,16 +428,9 @@ void rsagen_app_poll_sjob(app_t *app)
     slot_job_info_t info;
     if (!rsagen_slot_job_finished(app->sjob)) {
         rsagen_slot_job_supervise(app->sjob);
-        uint32_t now = rsagen_os_ms();
-        if (now - app->last_progress_ms >= RSAGEN_PROGRESS_INTERVAL_MS) {
-            app->last_progress_ms = now;
+        if (rsagen_app_progress_due(app)) {
             rsagen_slot_job_info(app->sjob, &info);
-            uint8_t p[RSAGEN_PROGRESS_LEN] = {0};
-            rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_JOB_ID, info.id);
-            rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_ELAPSED_MS, info.elapsed_ms);
-            rsagen_put_u32le(p + RSAGEN_PROGRESS_OFF_RNG_CALLS, info.rng_calls);
-            rsagen_put_u16le(p + RSAGEN_PROGRESS_OFF_BITS, (uint16_t)info.bits);
-            rsagen_app_send(RSAGEN_EVT_PROGRESS, 0, p, sizeof p);
+            rsagen_app_send_progress(info.id, info.elapsed_ms, info.rng_calls, info.bits);
         }
         return;
     }
